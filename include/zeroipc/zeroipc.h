@@ -1,0 +1,9 @@
+/* libzeroipc: zero-copy IPC through POSIX shared memory. The umbrella header. */
+#ifndef ZEROIPC_ZEROIPC_H
+#define ZEROIPC_ZEROIPC_H
+
+#include "common.h"
+#include "segment.h"
+#include "array.h"
+
+#endif /* ZEROIPC_ZEROIPC_H */

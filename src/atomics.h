@@ -1,0 +1,106 @@
+/* The one atomics layer. Nothing else in the library names <stdatomic.h>
+ * operations: every access to a shared word goes through a wrapper whose name
+ * carries its memory order, so `grep _acquire` finds every acquire.
+ *
+ * Shared words are _Atomic fixed-width integers inside *_shm structs. They are
+ * lock-free and address-free on every supported target (checked below), so
+ * they work across processes that map the segment at different addresses. */
+#ifndef ZIPC_ATOMICS_H
+#define ZIPC_ATOMICS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
+
+typedef _Atomic uint32_t zipc_atomic_u32;
+typedef _Atomic uint64_t zipc_atomic_u64;
+typedef _Atomic int32_t zipc_atomic_i32;
+
+#define ZIPC__DEFINE_ATOMICS(sfx, T, AT)                                                        \
+    static inline T zipc__load_relaxed_##sfx(const AT *p)                                      \
+    { return atomic_load_explicit((AT *)p, memory_order_relaxed); }                            \
+    static inline T zipc__load_acquire_##sfx(const AT *p)                                      \
+    { return atomic_load_explicit((AT *)p, memory_order_acquire); }                            \
+    static inline T zipc__load_seq_cst_##sfx(const AT *p)                                      \
+    { return atomic_load_explicit((AT *)p, memory_order_seq_cst); }                            \
+    static inline void zipc__store_relaxed_##sfx(AT *p, T v)                                   \
+    { atomic_store_explicit(p, v, memory_order_relaxed); }                                     \
+    static inline void zipc__store_release_##sfx(AT *p, T v)                                   \
+    { atomic_store_explicit(p, v, memory_order_release); }                                     \
+    static inline void zipc__store_seq_cst_##sfx(AT *p, T v)                                   \
+    { atomic_store_explicit(p, v, memory_order_seq_cst); }                                     \
+    static inline T zipc__exchange_acq_rel_##sfx(AT *p, T v)                                   \
+    { return atomic_exchange_explicit(p, v, memory_order_acq_rel); }                           \
+    static inline T zipc__exchange_seq_cst_##sfx(AT *p, T v)                                   \
+    { return atomic_exchange_explicit(p, v, memory_order_seq_cst); }                           \
+    /* CAS: on failure *expected receives the current value (relaxed). */                     \
+    static inline bool zipc__cas_relaxed_##sfx(AT *p, T *expected, T desired)                  \
+    { return atomic_compare_exchange_strong_explicit(p, expected, desired,                     \
+                                                     memory_order_relaxed,                     \
+                                                     memory_order_relaxed); }                  \
+    static inline bool zipc__cas_acquire_##sfx(AT *p, T *expected, T desired)                  \
+    { return atomic_compare_exchange_strong_explicit(p, expected, desired,                     \
+                                                     memory_order_acquire,                     \
+                                                     memory_order_relaxed); }                  \
+    static inline bool zipc__cas_release_##sfx(AT *p, T *expected, T desired)                  \
+    { return atomic_compare_exchange_strong_explicit(p, expected, desired,                     \
+                                                     memory_order_release,                     \
+                                                     memory_order_relaxed); }                  \
+    static inline bool zipc__cas_acq_rel_##sfx(AT *p, T *expected, T desired)                  \
+    { return atomic_compare_exchange_strong_explicit(p, expected, desired,                     \
+                                                     memory_order_acq_rel,                     \
+                                                     memory_order_acquire); }                  \
+    static inline bool zipc__cas_seq_cst_##sfx(AT *p, T *expected, T desired)                  \
+    { return atomic_compare_exchange_strong_explicit(p, expected, desired,                     \
+                                                     memory_order_seq_cst,                     \
+                                                     memory_order_seq_cst); }                  \
+    static inline T zipc__fetch_add_relaxed_##sfx(AT *p, T v)                                  \
+    { return atomic_fetch_add_explicit(p, v, memory_order_relaxed); }                          \
+    static inline T zipc__fetch_add_release_##sfx(AT *p, T v)                                  \
+    { return atomic_fetch_add_explicit(p, v, memory_order_release); }                          \
+    static inline T zipc__fetch_add_acq_rel_##sfx(AT *p, T v)                                  \
+    { return atomic_fetch_add_explicit(p, v, memory_order_acq_rel); }                          \
+    static inline T zipc__fetch_add_seq_cst_##sfx(AT *p, T v)                                  \
+    { return atomic_fetch_add_explicit(p, v, memory_order_seq_cst); }                          \
+    static inline T zipc__fetch_sub_relaxed_##sfx(AT *p, T v)                                  \
+    { return atomic_fetch_sub_explicit(p, v, memory_order_relaxed); }                          \
+    static inline T zipc__fetch_sub_release_##sfx(AT *p, T v)                                  \
+    { return atomic_fetch_sub_explicit(p, v, memory_order_release); }                          \
+    static inline T zipc__fetch_sub_acq_rel_##sfx(AT *p, T v)                                  \
+    { return atomic_fetch_sub_explicit(p, v, memory_order_acq_rel); }                          \
+    static inline T zipc__fetch_sub_seq_cst_##sfx(AT *p, T v)                                  \
+    { return atomic_fetch_sub_explicit(p, v, memory_order_seq_cst); }                          \
+    static inline T zipc__fetch_and_seq_cst_##sfx(AT *p, T v)                                  \
+    { return atomic_fetch_and_explicit(p, v, memory_order_seq_cst); }                          \
+    static inline T zipc__fetch_or_seq_cst_##sfx(AT *p, T v)                                   \
+    { return atomic_fetch_or_explicit(p, v, memory_order_seq_cst); }                           \
+    static inline T zipc__fetch_xor_seq_cst_##sfx(AT *p, T v)                                  \
+    { return atomic_fetch_xor_explicit(p, v, memory_order_seq_cst); }
+
+ZIPC__DEFINE_ATOMICS(u32, uint32_t, zipc_atomic_u32)
+ZIPC__DEFINE_ATOMICS(u64, uint64_t, zipc_atomic_u64)
+ZIPC__DEFINE_ATOMICS(i32, int32_t, zipc_atomic_i32)
+
+/* Full fences. seq_cst: orders an earlier store before a later load (the
+ * store->load pattern of "publish, then check for sleepers"); callers name the
+ * pair. */
+static inline void zipc__fence_seq_cst(void) { atomic_thread_fence(memory_order_seq_cst); }
+static inline void zipc__fence_acquire(void) { atomic_thread_fence(memory_order_acquire); }
+static inline void zipc__fence_release(void) { atomic_thread_fence(memory_order_release); }
+
+/* A hint to the CPU inside spin loops. */
+static inline void zipc__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+#endif /* ZIPC_ATOMICS_H */

@@ -1,0 +1,107 @@
+/* The wait layer: see wait.h. */
+#include "wait.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int64_t zipc__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void zipc__deadline_init(zipc__deadline *d, int64_t timeout_ns)
+{
+    d->forever = timeout_ns < 0;
+    d->at_ns = 0;
+    if (!d->forever) {
+        int64_t now = zipc__now_ns();
+        d->at_ns = timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+    }
+}
+
+bool zipc__deadline_expired(const zipc__deadline *d)
+{
+    return !d->forever && zipc__now_ns() >= d->at_ns;
+}
+
+int zipc__futex_wait(zipc_atomic_u32 *word, uint32_t expected, const zipc__deadline *d)
+{
+    int64_t now = zipc__now_ns();
+    int64_t until = now + ZIPC_WAIT_SLICE_NS;
+    if (d && !d->forever) {
+        if (now >= d->at_ns)
+            return -ETIMEDOUT;
+        if (d->at_ns < until)
+            until = d->at_ns;
+    }
+    struct timespec abs = {.tv_sec = until / 1000000000LL, .tv_nsec = until % 1000000000LL};
+    /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time; no
+     * FUTEX_PRIVATE_FLAG: the word is shared between processes. */
+    long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET, expected, &abs, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
+    (void)r; /* woken, EAGAIN (value changed), ETIMEDOUT (slice), EINTR: re-check */
+    if (d && !d->forever && zipc__now_ns() >= d->at_ns)
+        return -ETIMEDOUT;
+    return 0;
+}
+
+void zipc__futex_wake(zipc_atomic_u32 *word, int32_t n)
+{
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, n, NULL, NULL, 0);
+}
+
+void zipc__waitset_notify(zipc_waitset_shm *ws, int32_t n)
+{
+    /* N1: pairs with W1 in zipc__wait_until. The caller's state change (a store)
+     * must be ordered before our load of waiters; the waiter orders its
+     * waiters increment before re-checking the state. One of the two sees the
+     * other: either we see a sleeper and wake it, or it sees the change. */
+    zipc__fence_seq_cst();
+    if (zipc__load_relaxed_u32(&ws->waiters) == 0)
+        return;
+    /* N2: pairs with W2: a waiter that read seq before this bump finds the
+     * futex word changed and does not sleep. */
+    zipc__fetch_add_release_u32(&ws->seq, 1);
+    zipc__futex_wake(&ws->seq, n);
+}
+
+int zipc__wait_until(zipc_waitset_shm *ws, zipc__try_fn try_op, void *ctx, int64_t timeout_ns)
+{
+    int r;
+    for (int i = 0; i < ZIPC_SPIN_LIMIT; i++) {
+        r = try_op(ctx);
+        if (r != -EAGAIN)
+            return r;
+        zipc__cpu_relax();
+    }
+    zipc__deadline d;
+    zipc__deadline_init(&d, timeout_ns);
+    zipc_atomic_u32 slice_word = 0; /* private word: plain timed sleeps without a waitset */
+    for (;;) {
+        zipc_atomic_u32 *word = ws ? &ws->seq : &slice_word;
+        uint32_t key = 0;
+        if (ws) {
+            /* W1: pairs with N1 in zipc__waitset_notify (seq_cst RMW, then the
+             * re-check below reads the state). */
+            zipc__fetch_add_seq_cst_u32(&ws->waiters, 1);
+            /* W2: pairs with N2: a bump after this load makes the futex fail. */
+            key = zipc__load_acquire_u32(&ws->seq);
+        }
+        r = try_op(ctx);
+        int w = (r == -EAGAIN) ? zipc__futex_wait(word, key, &d) : 0;
+        if (ws)
+            zipc__fetch_sub_relaxed_u32(&ws->waiters, 1);
+        if (r != -EAGAIN)
+            return r;
+        r = try_op(ctx);
+        if (r != -EAGAIN)
+            return r;
+        if (w == -ETIMEDOUT)
+            return -ETIMEDOUT;
+    }
+}

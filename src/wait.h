@@ -1,0 +1,78 @@
+/* The one wait layer: bounded spin, then sleep on a shared futex with a
+ * CLOCK_MONOTONIC deadline. Every blocking call of the library goes through
+ * here; nothing else calls syscall(SYS_futex).
+ *
+ * Two levels:
+ *  - zipc__futex_wait/wake: sleep while a shared 32-bit word holds a value.
+ *    Used directly by primitives whose format word is itself the thing waited
+ *    on (a semaphore count, a barrier generation).
+ *  - zipc_waitset_shm, an event count kept in an auxiliary table entry, plus
+ *    zipc__wait_until(): "retry this try-operation until it stops returning
+ *    -EAGAIN", for structures whose format has no word to sleep on (queue,
+ *    stack, ring). Wakers call futex only when somebody sleeps.
+ *
+ * Peers written against other ZeroIPC implementations never wake anybody, so
+ * no sleep lasts longer than ZIPC_WAIT_SLICE_NS: a blocked waiter re-checks
+ * its condition at least that often and sees their changes within one slice.
+ */
+#ifndef ZIPC_WAIT_H
+#define ZIPC_WAIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "atomics.h"
+
+/* Polls of the condition (with a CPU pause between them) before sleeping. */
+#define ZIPC_SPIN_LIMIT 64
+/* Longest single sleep: bounds how late a change by a peer that never wakes
+ * anybody is seen, and costs at most 1e9/ZIPC_WAIT_SLICE_NS wake-ups a
+ * second for an idle waiter (100/s: far below 1% of a core). */
+#define ZIPC_WAIT_SLICE_NS 10000000LL
+
+/* An absolute CLOCK_MONOTONIC deadline, or none. */
+typedef struct zipc__deadline {
+    bool forever;
+    int64_t at_ns; /* CLOCK_MONOTONIC, nanoseconds */
+} zipc__deadline;
+
+int64_t zipc__now_ns(void);
+/* timeout_ns < 0: no limit; 0: already expired (try once, then -ETIMEDOUT). */
+void zipc__deadline_init(zipc__deadline *d, int64_t timeout_ns);
+bool zipc__deadline_expired(const zipc__deadline *d);
+
+/* Sleep while *word == expected, for at most one slice and never past D (NULL:
+ * no deadline). Returns 0 when the caller should re-check its condition
+ * (woken, value already different, slice over, signal), or -ETIMEDOUT once
+ * the deadline has passed. */
+int zipc__futex_wait(zipc_atomic_u32 *word, uint32_t expected, const zipc__deadline *d);
+/* Wake up to N sleepers on WORD (INT32_MAX: all). */
+void zipc__futex_wake(zipc_atomic_u32 *word, int32_t n);
+
+/* Event count in shared memory (an auxiliary table entry, docs/format.md
+ * "extensions"):
+ *   @0 u32 seq      bumped by a waker that saw sleepers; the futex word
+ *   @4 u32 waiters  processes between prepare and cancel
+ */
+typedef struct zipc_waitset_shm {
+    zipc_atomic_u32 seq;
+    zipc_atomic_u32 waiters;
+} zipc_waitset_shm;
+_Static_assert(sizeof(zipc_waitset_shm) == 8, "waitset is 8 bytes");
+_Static_assert(offsetof(zipc_waitset_shm, seq) == 0, "seq @0");
+_Static_assert(offsetof(zipc_waitset_shm, waiters) == 4, "waiters @4");
+
+/* Wake up to N waiters if any sleep (the fast path is a fence and a load).
+ * Call after the state change the waiters wait for has been published. */
+void zipc__waitset_notify(zipc_waitset_shm *ws, int32_t n);
+
+/* Call TRY(CTX) until it returns something other than -EAGAIN, spinning
+ * briefly and then sleeping on WS (which may be NULL: then sleeps are plain
+ * slices) until TIMEOUT_NS (< 0: none) elapses. Returns TRY's result, or
+ * -ETIMEDOUT. */
+typedef int (*zipc__try_fn)(void *ctx);
+int zipc__wait_until(zipc_waitset_shm *ws, zipc__try_fn try_op, void *ctx, int64_t timeout_ns);
+
+#endif /* ZIPC_WAIT_H */
