@@ -9,6 +9,8 @@
 #include "segment_shm.h"
 #include "zeroipc/segment.h"
 
+typedef struct zipc__new_entry zipc__new_entry;
+
 struct zipc_segment {
     uint8_t *base;          /* mapping */
     uint64_t map_size;      /* file size at open: the mapped length */
@@ -26,13 +28,13 @@ struct zipc_segment {
 typedef void (*zipc__init_fn)(void *mem, uint64_t size, void *ctx);
 
 /* One entry of a zipc__seg_add_many() batch. */
-typedef struct zipc__new_entry {
+struct zipc__new_entry {
     const char *name;
     uint64_t size;
     zipc__init_fn init; /* may be NULL: bytes stay zero */
     void *ctx;
     uint64_t offset;    /* out */
-} zipc__new_entry;
+};
 
 /* Add N entries atomically with respect to other adders and readers: either
  * all become visible (in order, published by one entry_count store) or none.
@@ -47,6 +49,9 @@ int zipc__seg_add(zipc_segment *seg, const char *name, uint64_t size, zipc__init
 int zipc__seg_lookup(zipc_segment *seg, const char *name, uint64_t *offset, uint64_t *size);
 /* Validate an entry name: 0, -EINVAL (NULL or empty), -ENAMETOOLONG. */
 int zipc__check_entry_name(const char *name);
+
+/* NAME + SUFFIX into OUT: 0, or -EINVAL/-ENAMETOOLONG. */
+int zipc__aux_name(const char *name, const char *suffix, char out[ZIPC_ENTRY_NAME_MAX + 1]);
 
 static inline void *zipc__seg_ptr(zipc_segment *seg, uint64_t offset)
 {

@@ -75,4 +75,25 @@ void zipc__waitset_notify(zipc_waitset_shm *ws, int32_t n);
 typedef int (*zipc__try_fn)(void *ctx);
 int zipc__wait_until(zipc_waitset_shm *ws, zipc__try_fn try_op, void *ctx, int64_t timeout_ns);
 
+/* ---- auxiliary waitset entries (waitset.c) ----------------------------- */
+
+/* A structure NAME keeps its waitsets in the entry NAME "_wait": N
+ * consecutive zipc_waitset_shm (for a queue: [0] "not empty", [1] "not full"). */
+#define ZIPC_WAITSET_SUFFIX "_wait"
+
+struct zipc__new_entry;
+struct zipc_segment;
+/* Fill E (and NAMEBUF) so that zipc__seg_add_many() creates the waitset entry
+ * of NAME together with the structure: list it BEFORE the structure's own
+ * entry, so that whoever sees the structure also sees its waitset. Returns
+ * false when NAME + suffix does not fit in 31 bytes (then create without). */
+bool zipc__waitset_prepare(struct zipc__new_entry *e, char namebuf[32], const char *name,
+                           uint32_t nsets);
+/* After zipc__seg_add_many succeeded: the waitsets in this mapping. */
+zipc_waitset_shm *zipc__waitset_at(struct zipc_segment *seg, const struct zipc__new_entry *e);
+/* On open: the waitsets of NAME, adding the entry if a foreign creator did not
+ * (writable segments only). NULL: none usable; callers pass NULL on to
+ * zipc__wait_until(), which then sleeps in bounded slices. */
+zipc_waitset_shm *zipc__waitset_open(struct zipc_segment *seg, const char *name, uint32_t nsets);
+
 #endif /* ZIPC_WAIT_H */
