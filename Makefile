@@ -91,7 +91,7 @@ test-asan:
 	$(MAKE) B=build/asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' test
 
 test-tsan:
-	$(MAKE) B=build/tsan SAN='-fsanitize=thread' test ZIPC_TEST_FILTER=thread
+	ZIPC_TEST_FILTER=$${ZIPC_TEST_FILTER:-thread} $(MAKE) B=build/tsan SAN='-fsanitize=thread' test
 
 # ---- fuzzing (clang + libFuzzer) ------------------------------------------
 FUZZ_CC    ?= clang
