@@ -993,3 +993,30 @@ ZTEST(segment_create_on_full_dev_shm_is_enospc_and_leaves_nothing, ZT_FAST)
     ZT_EQ(count_dir_entries("/dev/shm"), 1);
     zipc_segment_close(small);
 }
+
+/* Without /proc (to link an O_TMPFILE file) create falls back to a named
+ * temporary: it must still publish atomically, refuse an existing name, and
+ * remove its temporary on every path. */
+ZTEST(segment_create_without_proc_uses_a_named_temporary_and_removes_it, ZT_FAST)
+{
+    int flags = CLONE_NEWNS | (geteuid() == 0 ? 0 : CLONE_NEWUSER);
+    if (unshare(flags) != 0)
+        zt_skip("cannot make a private mount namespace (unshare: %s)", strerror(errno));
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        zt_skip("cannot make mounts private: %s", strerror(errno));
+    if (mount("zipc-test", "/proc", "tmpfs", MS_NOSUID | MS_NODEV, "size=16k") != 0)
+        zt_skip("cannot hide /proc: %s", strerror(errno));
+    ZT_ASSERT(access("/proc/self/fd", X_OK) != 0);
+    zipc_segment *seg, *seg2 = NULL;
+    const char *name = zt_name(NULL);
+    ZT_OK(zipc_segment_create(name, 64 * KIB, 0, &seg));
+    ZT_OK(zipc_segment_add_entry(seg, "x", 8, NULL));
+    ZT_ERR(zipc_segment_create(name, 64 * KIB, 0, &seg2), -EEXIST);
+    ZT_ERR(zipc_segment_create(zt_name("big"), UINT64_MAX / 2, 0, &seg2), -ENOSPC);
+    ZT_ASSERT(seg2 == NULL);
+    ZT_EQ(tmp_leftovers(getpid()), 0);
+    ZT_OK(zipc_segment_open(name, &seg2));
+    ZT_EQ(zipc_segment_entry_count(seg2), 1);
+    zipc_segment_close(seg2);
+    zipc_segment_close(seg);
+}
