@@ -132,19 +132,22 @@ static int validate(zipc_segment *seg)
     uint32_t max = h->max_entries ? h->max_entries : ZIPC_DEFAULT_MAX_ENTRIES;
     uint64_t table = zipc__table_size(max);
     uint64_t memsize = h->memory_size;
-    uint64_t next = zipc__load_relaxed_u64(&h->next_offset);
     if (table > seg->map_size || memsize > seg->map_size || memsize < table)
-        return -EBADMSG;
-    if (next < table || next > memsize)
         return -EBADMSG;
     seg->max_entries = max;
     seg->table_size = table;
     seg->memory_size = memsize;
 
+    /* The count first: an adder stores next_offset before the count it
+     * releases, so reading next_offset after the count (acquire) never sees
+     * an entry that ends past it. */
     uint32_t count;
     int r = live_count(seg, &count);
     if (r)
         return r;
+    uint64_t next = zipc__load_relaxed_u64(&h->next_offset);
+    if (next < table || next > memsize)
+        return -EBADMSG;
     if (count == 0)
         return 0;
     struct range *rs = malloc(sizeof(*rs) * count);
