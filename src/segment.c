@@ -145,10 +145,9 @@ static int validate(zipc_segment *seg)
     seg->table_size = table;
     seg->memory_size = memsize;
 
-    /* The count first, then next_offset: an adder stores next_offset before
-     * its E1 release of the count, so after our E1 acquire next_offset covers
-     * every counted entry. (Read in the other order, a racing add could pair
-     * an old next_offset with the new count and fail a good segment.) */
+    /* The count first: an adder stores next_offset before the count it
+     * releases, so reading next_offset after the count (acquire) never sees
+     * an entry that ends past it. */
     uint32_t count;
     int r = live_count(seg, &count);
     if (r)
