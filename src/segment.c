@@ -32,6 +32,22 @@
  * process's lock. So every close of a segment descriptor takes zipc_add_mutex,
  * i.e. never happens while a thread of this process holds the lock. */
 static pthread_mutex_t zipc_add_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t zipc_atfork_once = PTHREAD_ONCE_INIT;
+
+/* fork() copies zipc_add_mutex in whatever state it is in: a child forked while
+ * another thread held it would deadlock on its first add or close. So the
+ * mutex is held across fork(), and both sides release their copy. (A fork
+ * therefore waits for an add in progress in another thread to finish.) */
+static void atfork_lock(void) { pthread_mutex_lock(&zipc_add_mutex); }
+static void atfork_unlock(void) { pthread_mutex_unlock(&zipc_add_mutex); }
+static void register_atfork(void) { pthread_atfork(atfork_lock, atfork_unlock, atfork_unlock); }
+
+static void add_mutex_lock(void)
+{
+    /* Registered before the mutex is first taken, so no fork can copy it locked. */
+    pthread_once(&zipc_atfork_once, register_atfork);
+    pthread_mutex_lock(&zipc_add_mutex);
+}
 
 /* "/name" into PATH (size ZIPC_SEGMENT_NAME_MAX + 2). */
 static int seg_path(const char *name, char *path)
@@ -206,7 +222,7 @@ static void free_handle(zipc_segment *seg)
     if (seg->base)
         munmap(seg->base, seg->map_size);
     if (seg->fd >= 0) {
-        pthread_mutex_lock(&zipc_add_mutex); /* see zipc_add_mutex: keeps our record lock */
+        add_mutex_lock(); /* see zipc_add_mutex: keeps our record lock */
         close(seg->fd);
         pthread_mutex_unlock(&zipc_add_mutex);
     }
@@ -501,7 +517,7 @@ static int record_lock(int fd, short type)
 
 static int lock_adders(zipc_segment *seg)
 {
-    pthread_mutex_lock(&zipc_add_mutex);
+    add_mutex_lock();
     int r = record_lock(seg->fd, F_WRLCK);
     if (r)
         pthread_mutex_unlock(&zipc_add_mutex);

@@ -1020,3 +1020,50 @@ ZTEST(segment_create_without_proc_uses_a_named_temporary_and_removes_it, ZT_FAST
     zipc_segment_close(seg2);
     zipc_segment_close(seg);
 }
+
+/* ---- fork while another thread adds ------------------------------------------- */
+
+struct busy_adder {
+    zipc_segment *seg;
+    int stop; /* atomic flag */
+};
+
+static void *busy_adder_main(void *p)
+{
+    struct busy_adder *b = p;
+    for (int i = 0; !__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE); i++) {
+        char ent[32];
+        snprintf(ent, sizeof(ent), "busy%d", i);
+        if (zipc_segment_add_entry(b->seg, ent, 8, NULL) == -ENOSPC)
+            i = -1; /* keep going through the error path */
+    }
+    return NULL;
+}
+
+static void forked_child_uses_segment(void *p)
+{
+    struct busy_adder *b = p;
+    char ent[32];
+    snprintf(ent, sizeof(ent), "child%d", (int)getpid());
+    int r = zipc_segment_add_entry(b->seg, ent, 8, NULL);
+    ZT_ASSERT(r == 0 || r == -ENOSPC);
+    zipc_segment_close(b->seg);
+}
+
+/* A process forked while one of its threads is inside an add (holding the
+ * process's adders' mutex) must get a usable copy: its own adds and closes may
+ * not deadlock on the mutex copied in the locked state. */
+ZTEST(segment_fork_during_a_concurrent_add_leaves_the_child_able_to_add_and_close, ZT_MEDIUM)
+{
+    int forks = (int)zt_env_u64("ZIPC_SEG_FORKS", 40);
+    zipc_segment *seg;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 256 * KIB, 1000, &seg));
+    struct busy_adder b = {seg, 0};
+    pthread_t th;
+    ZT_ASSERT(pthread_create(&th, NULL, busy_adder_main, &b) == 0);
+    for (int i = 0; i < forks; i++)
+        zt_wait_ok(zt_fork(forked_child_uses_segment, &b));
+    __atomic_store_n(&b.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    zipc_segment_close(seg);
+}
