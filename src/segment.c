@@ -380,6 +380,8 @@ int zipc_segment_create_ex(const char *name, uint64_t size, uint32_t max_entries
     uint32_t flags = opts ? opts->flags : 0;
     if ((flags & ~ZIPC_SEGMENT_OPEN_EXISTING) || (mode & ~07777u))
         return -EINVAL;
+    if (created)
+        *created = false; /* also when every open-or-create attempt fails */
     if (max_entries == 0)
         max_entries = ZIPC_DEFAULT_MAX_ENTRIES;
     if (max_entries > (UINT32_MAX - ZIPC_HEADER_SIZE) / ZIPC_ENTRY_SIZE ||
