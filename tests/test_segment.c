@@ -660,10 +660,8 @@ static void check_adders_result(zipc_segment *seg, int nproc, int per)
     free(seen);
 }
 
-static void run_adders(bool inherit)
+static void run_adders(bool inherit, int nproc, int per)
 {
-    int nproc = (int)zt_env_u64("ZIPC_SEG_ADDERS", 6); /* more than the cores */
-    int per = (int)zt_env_u64("ZIPC_SEG_ADDS_PER_PROC", 40);
     const char *name = zt_name(NULL);
     zipc_segment *seg;
     ZT_OK(zipc_segment_create(name, 4 * MIB, (uint32_t)(nproc * per), &seg));
@@ -691,7 +689,14 @@ static void run_adders(bool inherit)
 
 ZTEST(segment_concurrent_adders_lose_no_entry_and_never_overlap, ZT_MEDIUM)
 {
-    run_adders(false);
+    run_adders(false, (int)zt_env_u64("ZIPC_SEG_ADDERS", 6), /* more than the cores */
+               (int)zt_env_u64("ZIPC_SEG_ADDS_PER_PROC", 40));
+}
+
+ZTEST(segment_many_concurrent_adders_lose_no_entry_and_never_overlap, ZT_SLOW)
+{
+    run_adders(false, (int)zt_env_u64("ZIPC_SEG_ADDERS_SLOW", 16),
+               (int)zt_env_u64("ZIPC_SEG_ADDS_PER_PROC_SLOW", 250));
 }
 
 /* Regression (fork-shared lock): the adders' lock was flock(2) on the handle's
@@ -700,7 +705,8 @@ ZTEST(segment_concurrent_adders_lose_no_entry_and_never_overlap, ZT_MEDIUM)
  * other and entries were lost or overlapped. */
 ZTEST(segment_adders_through_a_handle_inherited_by_fork_exclude_each_other, ZT_MEDIUM)
 {
-    run_adders(true);
+    run_adders(true, (int)zt_env_u64("ZIPC_SEG_ADDERS", 6),
+               (int)zt_env_u64("ZIPC_SEG_ADDS_PER_PROC", 40));
 }
 
 struct thread_adder {
