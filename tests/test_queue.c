@@ -613,17 +613,17 @@ static void run_processes(uint32_t nprod, uint32_t ncons, uint64_t items, uint32
 
 ZTEST(queue_processes_lose_duplicate_tear_and_reorder_nothing, ZT_MEDIUM)
 {
-    run_processes(2, 2, zt_env_u64("ZIPC_STRESS_ITEMS", 20000), 64);
+    run_processes(2, 2, zt_env_u64("ZIPC_STRESS_ITEMS", 100000), 64);
 }
 
 ZTEST(queue_oversubscribed_processes_lose_nothing, ZT_MEDIUM)
 {
-    run_processes(5, 5, zt_env_u64("ZIPC_STRESS_ITEMS", 20000) / 8, 8);
+    run_processes(5, 5, zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / 8, 8);
 }
 
 ZTEST(queue_threads_over_two_mappings_lose_nothing, ZT_MEDIUM)
 {
-    uint64_t items = zt_env_u64("ZIPC_STRESS_ITEMS", 20000) / 2;
+    uint64_t items = zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / 2;
     struct stress base = {zt_name(NULL), 2, 2, items, 0, -1, 0}, p[2], c[2];
     setup(&base, 16);
     for (uint32_t i = 0; i < 2; i++) {
