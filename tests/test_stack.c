@@ -212,6 +212,7 @@ struct stress {
     uint32_t id;
     int crash_point;
     uint64_t crash_after;
+    zipc_segment *shared;  /* threads sharing one mapping: use it, do not close it */
 };
 
 enum { CTL_CONSUMED, CTL_DONE, CTL_N };
@@ -219,7 +220,9 @@ enum { CTL_CONSUMED, CTL_DONE, CTL_N };
 static void open_all(const struct stress *w, zipc_segment **seg, zipc_stack **s, zipc_array **seen,
                      zipc_array **ctl)
 {
-    ZT_OK(zipc_segment_open(w->seg, seg));
+    *seg = w->shared;
+    if (!*seg)
+        ZT_OK(zipc_segment_open(w->seg, seg));
     ZT_OK(zipc_stack_open(*seg, "s", sizeof(zt_payload), s));
     ZT_OK(zipc_array_open(*seg, "seen", 4, seen));
     ZT_OK(zipc_array_open(*seg, "ctl", 8, ctl));
@@ -242,7 +245,8 @@ static void pusher(void *p)
         ZT_OK(r);
     }
     zipc_stack_close(s);
-    zipc_segment_close(seg);
+    if (!w->shared)
+        zipc_segment_close(seg);
 }
 
 static void popper(void *p)
@@ -283,7 +287,8 @@ static void popper(void *p)
             break;
     }
     zipc_stack_close(s);
-    zipc_segment_close(seg);
+    if (!w->shared)
+        zipc_segment_close(seg);
 }
 
 static void *pusher_thread(void *p) { pusher(p); return NULL; }
@@ -331,7 +336,7 @@ static void run(uint32_t nprod, uint32_t ncons, uint64_t items, uint32_t cap, in
 {
     char suffix[32];
     snprintf(suffix, sizeof(suffix), "st%d", point);
-    struct stress base = {zt_name(suffix), nprod, items, 0, -1, 0}, w[32];
+    struct stress base = {zt_name(suffix), nprod, items, 0, -1, 0, NULL}, w[32];
     setup(&base, cap);
     pid_t pids[32];
     uint32_t n = nprod + ncons;
@@ -377,11 +382,16 @@ ZTEST(stack_oversubscribed_processes_lose_nothing, ZT_MEDIUM)
     run(5, 5, zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / 10, 8, -1, false);
 }
 
-ZTEST(stack_threads_over_two_mappings_lose_nothing, ZT_MEDIUM)
+static void run_threads(bool shared)
 {
-    struct stress base = {zt_name(NULL), 2, zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / 4, 0, -1, 0};
+    uint64_t items = zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / (shared ? 20 : 4);
+    struct stress base = {zt_name(NULL), 2, items, 0, -1, 0, NULL};
     struct stress w[4];
     setup(&base, 16);
+    zipc_segment *seg = NULL;
+    if (shared)
+        ZT_OK(zipc_segment_open(base.seg, &seg));
+    base.shared = seg;
     pthread_t th[4];
     for (uint32_t i = 0; i < 4; i++) {
         w[i] = base;
@@ -391,7 +401,11 @@ ZTEST(stack_threads_over_two_mappings_lose_nothing, ZT_MEDIUM)
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
     ZT_EQ(count_missing(&base, -1, 0), 0);
+    zipc_segment_close(seg);
 }
+
+ZTEST(stack_threads_over_separate_mappings_lose_nothing, ZT_MEDIUM) { run_threads(false); }
+ZTEST(stack_threads_sharing_one_mapping_lose_nothing, ZT_MEDIUM) { run_threads(true); }
 
 ZTEST(stack_survivors_recover_and_finish_when_a_peer_is_killed_mid_operation, ZT_MEDIUM)
 {
