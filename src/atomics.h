@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
@@ -101,6 +102,60 @@ static inline void zipc__cpu_relax(void)
 #else
     __asm__ __volatile__("" ::: "memory");
 #endif
+}
+
+/* Relaxed atomic byte copies for slot data that a reader may read while a
+ * writer rewrites it (seqlock-style: the reader validates a version word
+ * afterwards and discards what it read if the version moved). Plain memcpy
+ * would be a data race (undefined, and reported by TSan); these use the widest
+ * naturally aligned atomic access at each step, so an aligned 1/2/4/8-byte
+ * field is copied with exactly one single-copy-atomic access. Ordering comes
+ * from the caller's fences (zipc__fence_release before writing data,
+ * zipc__fence_acquire after reading it), each labelled where it is used. */
+#define ZIPC__COPY_STEP(dst, src, n, T)                                   \
+    while (n >= sizeof(T) && ((uintptr_t)(dst) | (uintptr_t)(src)) % sizeof(T) == 0) {        \
+        T v_ = __atomic_load_n((const T *)(src), __ATOMIC_RELAXED);                            \
+        __atomic_store_n((T *)(dst), v_, __ATOMIC_RELAXED);                                    \
+        dst += sizeof(T);                                                                      \
+        src += sizeof(T);                                                                      \
+        n -= sizeof(T);                                                                        \
+    }
+
+/* Copy N bytes between memory that may be shared (both sides are accessed
+ * atomically, so either may be the shared one). */
+static inline void zipc__copy_relaxed(void *dstv, const void *srcv, size_t n)
+{
+    uint8_t *dst = dstv;
+    const uint8_t *src = srcv;
+    while (n > 0) {
+        size_t before = n;
+        ZIPC__COPY_STEP(dst, src, n, uint64_t)
+        ZIPC__COPY_STEP(dst, src, n, uint32_t)
+        ZIPC__COPY_STEP(dst, src, n, uint16_t)
+        if (n > 0 && before == n) { /* misaligned: one byte, then try wider again */
+            __atomic_store_n(dst, __atomic_load_n(src, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+            dst++;
+            src++;
+            n--;
+        }
+    }
+}
+
+/* Relaxed atomic byte comparison of shared bytes A with local bytes B. */
+static inline bool zipc__equal_relaxed(const void *av, const void *bv, size_t n)
+{
+    uint8_t buf[64];
+    const uint8_t *a = av, *b = bv;
+    while (n > 0) {
+        size_t k = n < sizeof(buf) ? n : sizeof(buf);
+        zipc__copy_relaxed(buf, a, k);
+        if (__builtin_memcmp(buf, b, k) != 0)
+            return false;
+        a += k;
+        b += k;
+        n -= k;
+    }
+    return true;
 }
 
 #endif /* ZIPC_ATOMICS_H */

@@ -5,5 +5,9 @@
 #include "common.h"
 #include "segment.h"
 #include "array.h"
+#include "map.h"
+#include "set.h"
+#include "pool.h"
+#include "ring.h"
 
 #endif /* ZEROIPC_ZEROIPC_H */
