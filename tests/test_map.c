@@ -562,7 +562,7 @@ static void map_stress_check(struct map_stress *s, zipc_segment *seg, zipc_map *
 ZTEST(map_many_processes_keep_last_writer_values_and_never_duplicate_keys, ZT_MEDIUM)
 {
     struct map_stress s = {zt_name(NULL), (int)zt_env_u64("ZIPC_STRESS_PROCS", 4),
-                           zt_env_u64("ZIPC_STRESS_ITERS", 30000)};
+                           zt_env_u64("ZIPC_STRESS_ITERS", 200000)};
     if (s.workers > MAX_WORKERS)
         s.workers = MAX_WORKERS;
     zipc_segment *seg;
@@ -583,7 +583,7 @@ ZTEST(map_many_processes_keep_last_writer_values_and_never_duplicate_keys, ZT_ME
 
 ZTEST(map_many_threads_keep_last_writer_values_and_never_duplicate_keys, ZT_MEDIUM)
 {
-    struct map_stress s = {zt_name(NULL), 3, zt_env_u64("ZIPC_STRESS_ITERS", 30000) / 3};
+    struct map_stress s = {zt_name(NULL), 3, zt_env_u64("ZIPC_STRESS_ITERS", 200000) / 3};
     zipc_segment *seg;
     zipc_map *m;
     map_stress_setup(&s, &seg, &m);
@@ -635,7 +635,7 @@ static void same_key_body(void *p)
 ZTEST(map_concurrent_inserts_of_the_same_key_leave_one_copy, ZT_MEDIUM)
 {
     enum { N = 4 };
-    struct same_key c = {zt_name(NULL), NULL, (int)zt_env_u64("ZIPC_STRESS_ITERS", 30000) / 2};
+    struct same_key c = {zt_name(NULL), NULL, (int)zt_env_u64("ZIPC_STRESS_ITERS", 200000) / 2};
     zt_gate g;
     zipc_segment *seg;
     zipc_map *m;
