@@ -88,9 +88,22 @@ ZIPC__DEFINE_ATOMICS(i32, int32_t, zipc_atomic_i32)
 /* Full fences. seq_cst: orders an earlier store before a later load (the
  * store->load pattern of "publish, then check for sleepers"); callers name the
  * pair. */
+#if defined(__SANITIZE_THREAD__)
+/* GCC's ThreadSanitizer rejects atomic_thread_fence (-Werror=tsan) and does
+ * not model fences anyway. Under TSan a fence becomes a seq_cst RMW on a
+ * private word: still a full barrier for the CPU; TSan sees no
+ * synchronisation from it, so code must not rely on fences for
+ * happens-before (the library's Dekker-style store->load fences do not). */
+static zipc_atomic_u32 zipc__tsan_fence_word;
+static inline void zipc__fence_seq_cst(void)
+{ atomic_fetch_add_explicit(&zipc__tsan_fence_word, 0, memory_order_seq_cst); }
+static inline void zipc__fence_acquire(void) { zipc__fence_seq_cst(); }
+static inline void zipc__fence_release(void) { zipc__fence_seq_cst(); }
+#else
 static inline void zipc__fence_seq_cst(void) { atomic_thread_fence(memory_order_seq_cst); }
 static inline void zipc__fence_acquire(void) { atomic_thread_fence(memory_order_acquire); }
 static inline void zipc__fence_release(void) { atomic_thread_fence(memory_order_release); }
+#endif
 
 /* A hint to the CPU inside spin loops. */
 static inline void zipc__cpu_relax(void)
@@ -104,26 +117,27 @@ static inline void zipc__cpu_relax(void)
 #endif
 }
 
-/* Relaxed atomic byte copies for slot data that a reader may read while a
- * writer rewrites it (seqlock-style: the reader validates a version word
- * afterwards and discards what it read if the version moved). Plain memcpy
- * would be a data race (undefined, and reported by TSan); these use the widest
- * naturally aligned atomic access at each step, so an aligned 1/2/4/8-byte
- * field is copied with exactly one single-copy-atomic access. Ordering comes
- * from the caller's fences (zipc__fence_release before writing data,
- * zipc__fence_acquire after reading it), each labelled where it is used. */
-#define ZIPC__COPY_STEP(dst, src, n, T)                                   \
+/* Atomic byte copies for slot data that a reader may read while a writer
+ * rewrites it (seqlock style: the reader validates a version word afterwards
+ * and discards what it read if the version moved). Plain memcpy would be a
+ * data race (undefined, and reported by TSan). Each step is the widest
+ * naturally aligned access, so an aligned 1/2/4/8-byte field is copied with
+ * exactly one single-copy-atomic access.
+ * Loads are acquire and stores release, so that no standalone fence is
+ * needed (ThreadSanitizer does not model fences): a writer's release stores
+ * of data come after its claim of the version word, and a reader whose
+ * acquire load sees any of them also sees that claim when it re-reads the
+ * version (labels S3/L3 where used). Either side may be the shared one. */
+#define ZIPC__COPY_STEP(dst, src, n, T)                                                        \
     while (n >= sizeof(T) && ((uintptr_t)(dst) | (uintptr_t)(src)) % sizeof(T) == 0) {        \
-        T v_ = __atomic_load_n((const T *)(src), __ATOMIC_RELAXED);                            \
-        __atomic_store_n((T *)(dst), v_, __ATOMIC_RELAXED);                                    \
+        T v_ = __atomic_load_n((const T *)(src), __ATOMIC_ACQUIRE);                            \
+        __atomic_store_n((T *)(dst), v_, __ATOMIC_RELEASE);                                    \
         dst += sizeof(T);                                                                      \
         src += sizeof(T);                                                                      \
         n -= sizeof(T);                                                                        \
     }
 
-/* Copy N bytes between memory that may be shared (both sides are accessed
- * atomically, so either may be the shared one). */
-static inline void zipc__copy_relaxed(void *dstv, const void *srcv, size_t n)
+static inline void zipc__copy_acq_rel(void *dstv, const void *srcv, size_t n)
 {
     uint8_t *dst = dstv;
     const uint8_t *src = srcv;
@@ -133,7 +147,7 @@ static inline void zipc__copy_relaxed(void *dstv, const void *srcv, size_t n)
         ZIPC__COPY_STEP(dst, src, n, uint32_t)
         ZIPC__COPY_STEP(dst, src, n, uint16_t)
         if (n > 0 && before == n) { /* misaligned: one byte, then try wider again */
-            __atomic_store_n(dst, __atomic_load_n(src, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+            __atomic_store_n(dst, __atomic_load_n(src, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
             dst++;
             src++;
             n--;
@@ -141,14 +155,14 @@ static inline void zipc__copy_relaxed(void *dstv, const void *srcv, size_t n)
     }
 }
 
-/* Relaxed atomic byte comparison of shared bytes A with local bytes B. */
-static inline bool zipc__equal_relaxed(const void *av, const void *bv, size_t n)
+/* Shared bytes A equal local bytes B (A read as by zipc__copy_acq_rel). */
+static inline bool zipc__equal_acquire(const void *av, const void *bv, size_t n)
 {
     uint8_t buf[64];
     const uint8_t *a = av, *b = bv;
     while (n > 0) {
         size_t k = n < sizeof(buf) ? n : sizeof(buf);
-        zipc__copy_relaxed(buf, a, k);
+        zipc__copy_acq_rel(buf, a, k);
         if (__builtin_memcmp(buf, b, k) != 0)
             return false;
         a += k;
