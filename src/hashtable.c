@@ -93,7 +93,7 @@ static bool key_matches(const zipc__htable *t, uint64_t i, const void *key)
     const uint8_t *k = slot(t, i) + t->key_off;
     if (t->key_kind == ZIPC__KEY_FLOAT) {
         uint8_t buf[8];
-        zipc__copy_acq_rel(buf, k, t->key_size);
+        zipc__load_bytes_acquire(buf, k, t->key_size);
         if (t->key_size == sizeof(double)) {
             double a, b;
             memcpy(&a, buf, sizeof(a));
@@ -344,9 +344,9 @@ static int insert_fresh(const zipc__htable *t, struct op *op, const void *key, c
         return RESTART;
     }
     ZIPC_CRASH_POINT(t->crash_base + 0);
-    zipc__copy_acq_rel(slot(t, fi) + t->key_off, key, t->key_size);
+    zipc__store_bytes_release(slot(t, fi) + t->key_off, key, t->key_size);
     if (t->val_size)
-        zipc__copy_acq_rel(slot(t, fi) + t->val_off, value, t->val_size);
+        zipc__store_bytes_release(slot(t, fi) + t->val_off, value, t->val_size);
     ZIPC_CRASH_POINT(t->crash_base + 1);
     mine = meta_with(mine, ZIPC__SLOT_KEYED);
     /* K1 (seq_cst): pairs with K2 in verify() of other inserters. */
@@ -398,7 +398,7 @@ static int update_in_place(const zipc__htable *t, const void *value, const struc
     ZIPC_CRASH_POINT(t->crash_base + 10);
     /* One aligned access when val_atomic: no reader, ours or foreign, can
      * see half of it. */
-    zipc__copy_acq_rel(slot(t, w->at) + t->val_off, value, t->val_size);
+    zipc__store_bytes_release(slot(t, w->at) + t->val_off, value, t->val_size);
     ZIPC_CRASH_POINT(t->crash_base + 11);
     zipc__store_release_u32(state, ZIPC__ST_OCCUPIED);      /* S2 */
     zipc__store_release_u64(&t->meta[w->at], meta_idle(mine)); /* M1 */
@@ -478,7 +478,7 @@ int zipc__htable_get(zipc__htable *t, const void *key_in, void *value)
         if (r == WALK_FOUND) {
             if (!value || !t->val_size)
                 return 0;
-            zipc__copy_acq_rel(value, slot(t, w.at) + t->val_off, t->val_size);
+            zipc__load_bytes_acquire(value, slot(t, w.at) + t->val_off, t->val_size);
             if (still(t, w.at, w.at_meta))
                 return 0;
             r = RESTART;
@@ -554,9 +554,9 @@ int zipc__htable_next(zipc__htable *t, uint64_t *cursor, void *key, void *value)
             continue;
         }
         if (key)
-            zipc__copy_acq_rel(key, slot(t, i) + t->key_off, t->key_size);
+            zipc__load_bytes_acquire(key, slot(t, i) + t->key_off, t->key_size);
         if (value && t->val_size)
-            zipc__copy_acq_rel(value, slot(t, i) + t->val_off, t->val_size);
+            zipc__load_bytes_acquire(value, slot(t, i) + t->val_off, t->val_size);
         if (still(t, i, m)) {
             *cursor = i + 1;
             return 0;

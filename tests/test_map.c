@@ -766,3 +766,40 @@ ZTEST(map_crash_at_each_point_leaves_one_slot_and_recovery_reclaims_it, ZT_MEDIU
         zipc_segment_unlink(a.seg);
     }
 }
+
+static void exit_at_once(void *arg) { (void)arg; }
+
+/* A claim word forged in "m_own": held by this (live) process, then by a
+ * reaped child's pid. Waiting is bounded either way. */
+ZTEST(map_key_held_by_a_live_peer_is_eagain_and_by_a_dead_one_eownerdead, ZT_MEDIUM)
+{
+    zipc_segment *seg;
+    zipc_map *m;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_map_create(seg, "m", 4, 4, 10, NULL, &m));
+    int32_t k = 1, v = 5, out; /* home slot 1 */
+    ZT_OK(zipc_map_insert(m, &k, &v, NULL));
+    zipc_entry_info info;
+    ZT_OK(zipc_segment_find(seg, "m_own", &info));
+    uint64_t *own = (uint64_t *)((uint8_t *)zipc_segment_base(seg) + info.offset);
+    uint64_t idle = own[1];
+    own[1] = idle + (UINT64_C(1) << 32) + ((uint64_t)getpid() << 8) + 4; /* UPDATE */
+    int64_t t0 = (int64_t)time(NULL);
+    ZT_ERR(zipc_map_get(m, &k, &out), -EAGAIN);
+    ZT_ERR(zipc_map_insert(m, &k, &v, NULL), -EAGAIN);
+    uint32_t n;
+    ZT_OK(zipc_map_recover(m, &n));
+    ZT_EQ(n, 0); /* the holder lives */
+    pid_t dead = zt_fork(exit_at_once, NULL);
+    zt_wait(dead);
+    own[1] = idle + (UINT64_C(1) << 32) + ((uint64_t)dead << 8) + 4;
+    ZT_ERR(zipc_map_get(m, &k, &out), -EOWNERDEAD);
+    ZT_ERR(zipc_map_remove(m, &k), -EOWNERDEAD);
+    ZT_ASSERT((int64_t)time(NULL) - t0 < 10);
+    ZT_OK(zipc_map_recover(m, &n));
+    ZT_EQ(n, 1);
+    ZT_OK(zipc_map_get(m, &k, &out));
+    ZT_EQ(out, 5);
+    zipc_map_close(m);
+    zipc_segment_close(seg);
+}

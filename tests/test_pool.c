@@ -282,3 +282,23 @@ ZTEST(pool_crash_at_each_point_loses_at_most_one_object_until_recovery, ZT_MEDIU
         zipc_segment_unlink(c.seg);
     }
 }
+
+ZTEST(pool_free_list_pointing_out_of_range_is_ebadmsg, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_pool *p;
+    uint32_t idx;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_pool_create(seg, "p", 4, 0, 4, &p));
+    zipc_entry_info info;
+    ZT_OK(zipc_segment_find(seg, "p", &info));
+    uint64_t *head = (uint64_t *)((uint8_t *)zipc_segment_base(seg) + info.offset);
+    *head = 100;
+    ZT_ERR(zipc_pool_alloc(p, &idx, NULL), -EBADMSG);
+    uint32_t back;
+    ZT_OK(zipc_pool_recover_quiescent(p, &back)); /* rebuilds the list */
+    ZT_EQ(back, 4);
+    ZT_OK(zipc_pool_alloc(p, &idx, NULL));
+    zipc_pool_close(p);
+    zipc_segment_close(seg);
+}

@@ -329,3 +329,21 @@ ZTEST(ring_producer_and_consumer_threads_see_an_identical_stream, ZT_MEDIUM)
 {
     ring_stress_run(true);
 }
+
+ZTEST(ring_positions_further_apart_than_the_capacity_are_ebadmsg, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_ring *r;
+    uint32_t v = 0;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_ring_create(seg, "r", 4, 4, &r));
+    zipc_entry_info info;
+    ZT_OK(zipc_segment_find(seg, "r", &info));
+    uint64_t *pos = (uint64_t *)((uint8_t *)zipc_segment_base(seg) + info.offset);
+    pos[0] = 1000; /* write_pos */
+    ZT_ERR(zipc_ring_read(r, &v), -EBADMSG);
+    ZT_ERR(zipc_ring_write(r, &v), -EBADMSG);
+    ZT_EQ(zipc_ring_free_space(r), 0);
+    zipc_ring_close(r);
+    zipc_segment_close(seg);
+}
