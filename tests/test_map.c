@@ -424,7 +424,8 @@ static void sval_verify(int32_t key, const struct sval *v)
     ZT_EQ_U64(v->check, sval_check(v->key, v->proc, v->seq));
 }
 
-enum { OWN_KEYS = 6, SHARED_KEYS = 12, STRESS_CAP = 64, MAX_WORKERS = 8 };
+/* Live keys at most 8 * 6 + 12 = 60, plus one in-flight claim per worker. */
+enum { OWN_KEYS = 6, SHARED_KEYS = 12, STRESS_CAP = 72, MAX_WORKERS = 8 };
 
 struct map_stress {
     const char *seg;
@@ -559,10 +560,9 @@ static void map_stress_check(struct map_stress *s, zipc_segment *seg, zipc_map *
     zipc_array_close(model);
 }
 
-ZTEST(map_many_processes_keep_last_writer_values_and_never_duplicate_keys, ZT_MEDIUM)
+static void map_stress_processes(int workers, uint64_t iters)
 {
-    struct map_stress s = {zt_name(NULL), (int)zt_env_u64("ZIPC_STRESS_PROCS", 4),
-                           zt_env_u64("ZIPC_STRESS_ITERS", 200000)};
+    struct map_stress s = {zt_name(NULL), workers, iters};
     if (s.workers > MAX_WORKERS)
         s.workers = MAX_WORKERS;
     zipc_segment *seg;
@@ -579,6 +579,17 @@ ZTEST(map_many_processes_keep_last_writer_values_and_never_duplicate_keys, ZT_ME
     map_stress_check(&s, seg, m);
     zipc_map_close(m);
     zipc_segment_close(seg);
+}
+
+ZTEST(map_many_processes_keep_last_writer_values_and_never_duplicate_keys, ZT_MEDIUM)
+{
+    map_stress_processes((int)zt_env_u64("ZIPC_STRESS_PROCS", 4),
+                         zt_env_u64("ZIPC_STRESS_ITERS", 200000));
+}
+
+ZTEST(map_eight_processes_long_run_keep_last_writer_values, ZT_SLOW)
+{
+    map_stress_processes(8, zt_env_u64("ZIPC_STRESS_ITERS", 200000) * 10);
 }
 
 ZTEST(map_many_threads_keep_last_writer_values_and_never_duplicate_keys, ZT_MEDIUM)
@@ -632,22 +643,23 @@ static void same_key_body(void *p)
     zipc_segment_close(seg);
 }
 
-ZTEST(map_concurrent_inserts_of_the_same_key_leave_one_copy, ZT_MEDIUM)
+static void same_key_run(int n_workers, int rounds)
 {
-    enum { N = 4 };
-    struct same_key c = {zt_name(NULL), NULL, (int)zt_env_u64("ZIPC_STRESS_ITERS", 200000) / 2};
+    enum { N = 8 };
+    struct same_key c = {zt_name(NULL), NULL, rounds};
     zt_gate g;
     zipc_segment *seg;
     zipc_map *m;
     ZT_OK(zipc_segment_create(c.seg, 1 << 16, 0, &seg));
-    ZT_OK(zipc_map_create(seg, "m", 4, 4, 8, NULL, &m));
+    /* 5 keys plus one in-flight claim per worker always fit. */
+    ZT_OK(zipc_map_create(seg, "m", 4, 4, 5 + N, NULL, &m));
     zt_gate_init(&g);
     c.gate = &g;
     pid_t pids[N];
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < n_workers && i < N; i++)
         pids[i] = zt_fork(same_key_body, &c);
     zt_gate_open(&g);
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < n_workers && i < N; i++)
         zt_wait_ok(pids[i]);
     int seen[5] = {0}, n = 0;
     uint64_t cur = 0;
@@ -660,6 +672,18 @@ ZTEST(map_concurrent_inserts_of_the_same_key_leave_one_copy, ZT_MEDIUM)
     ZT_EQ(zipc_map_size(m), n);
     zipc_map_close(m);
     zipc_segment_close(seg);
+}
+
+ZTEST(map_concurrent_inserts_of_the_same_key_leave_one_copy, ZT_MEDIUM)
+{
+    same_key_run(4, (int)zt_env_u64("ZIPC_STRESS_ITERS", 200000) / 2);
+}
+
+/* Oversubscribed (8 processes on few cores) and long: many preemptions
+ * inside claims, so the bounded waits and yields are exercised. */
+ZTEST(map_concurrent_inserts_of_the_same_key_leave_one_copy_long, ZT_SLOW)
+{
+    same_key_run(8, (int)zt_env_u64("ZIPC_STRESS_ITERS", 200000) * 10);
 }
 
 /* ---- crashes ---------------------------------------------------------------------------- */

@@ -7,9 +7,11 @@
  * key kind chooses the hash and the equality (see zipc_key_kind).
  *
  * Concurrency: insert, get, remove and iteration are safe from many processes
- * and threads at once, lock-free among live processes (a process waits only
- * for a peer that holds a slot on its key's path mid-operation, and only for a
- * bounded time). Every slot has a 64-bit claim word in the auxiliary entry
+ * and threads at once. No lock is taken: a process never waits for a peer
+ * working on another key; it waits (boundedly, see -EAGAIN/-EOWNERDEAD) only
+ * for a peer that is in the middle of changing a slot it must read or pass:
+ * the same key, or the EMPTY slot that ends its key's path. Every slot has a
+ * 64-bit claim word in the auxiliary entry
  * "<name>_own" (so NAME is at most 27 bytes); docs/maps.md describes the
  * protocol, why no key is ever stored twice, and what a crash can leave.
  *
@@ -84,7 +86,8 @@ ZIPC_API void zipc_map_close(zipc_map *map);
 /* Insert KEY -> VALUE, or update the value in place when KEY is present.
  * *added (may be NULL) is true when KEY was new.
  * Returns 0, -EINVAL (NULL, NaN float key), -ENOSPC (no free slot on the
- * key's path: the table is full), -EAGAIN (a peer held a slot on the path
+ * key's path: the table is full, counting slots that concurrent inserts hold
+ * at this moment), -EAGAIN (a peer held a slot on the path
  * for too long: retry), -EOWNERDEAD (that peer died holding it: call
  * zipc_map_recover, then retry), -EROFS. */
 ZIPC_API int zipc_map_insert(zipc_map *map, const void *key, const void *value, bool *added);
