@@ -93,7 +93,7 @@ static bool key_matches(const zipc__htable *t, uint64_t i, const void *key)
     const uint8_t *k = slot(t, i) + t->key_off;
     if (t->key_kind == ZIPC__KEY_FLOAT) {
         uint8_t buf[8];
-        zipc__load_bytes_acquire(buf, k, t->key_size);
+        zipc__load_bytes_acquire(buf, k, t->key_size); /* L3 */
         if (t->key_size == sizeof(double)) {
             double a, b;
             memcpy(&a, buf, sizeof(a));
@@ -105,7 +105,7 @@ static bool key_matches(const zipc__htable *t, uint64_t i, const void *key)
         memcpy(&b, key, sizeof(b));
         return a == b;
     }
-    return zipc__equal_acquire(k, key, t->key_size);
+    return zipc__equal_acquire(k, key, t->key_size); /* L3 */
 }
 
 /* After copying slot bytes: did the slot stay as M? */
@@ -335,6 +335,8 @@ static int insert_fresh(const zipc__htable *t, struct op *op, const void *key, c
     uint64_t mine = claim(t, fi, w->free_meta, ZIPC__SLOT_CLAIMED);
     if (!mine)
         return RESTART;
+    /* Stable while we hold the claim: the previous holder's last state
+     * store is visible through C1. */
     uint32_t st = zipc__load_acquire_u32(state);
     /* S1 (seq_cst): the format's claim, EMPTY/DELETED -> INSERTING; part of
      * the total order verify() argues over. Fails only against a foreign peer. */
@@ -344,6 +346,7 @@ static int insert_fresh(const zipc__htable *t, struct op *op, const void *key, c
         return RESTART;
     }
     ZIPC_CRASH_POINT(t->crash_base + 0);
+    /* S3 (release stores): pair with L3 in readers. */
     zipc__store_bytes_release(slot(t, fi) + t->key_off, key, t->key_size);
     if (t->val_size)
         zipc__store_bytes_release(slot(t, fi) + t->val_off, value, t->val_size);
@@ -396,8 +399,8 @@ static int update_in_place(const zipc__htable *t, const void *value, const struc
         return RESTART;
     }
     ZIPC_CRASH_POINT(t->crash_base + 10);
-    /* One aligned access when val_atomic: no reader, ours or foreign, can
-     * see half of it. */
+    /* S3 (release stores, pair with L3). One aligned access when
+     * val_atomic: no reader, ours or foreign, can see half of it. */
     zipc__store_bytes_release(slot(t, w->at) + t->val_off, value, t->val_size);
     ZIPC_CRASH_POINT(t->crash_base + 11);
     zipc__store_release_u32(state, ZIPC__ST_OCCUPIED);      /* S2 */
@@ -478,7 +481,7 @@ int zipc__htable_get(zipc__htable *t, const void *key_in, void *value)
         if (r == WALK_FOUND) {
             if (!value || !t->val_size)
                 return 0;
-            zipc__load_bytes_acquire(value, slot(t, w.at) + t->val_off, t->val_size);
+            zipc__load_bytes_acquire(value, slot(t, w.at) + t->val_off, t->val_size); /* L3 */
             if (still(t, w.at, w.at_meta))
                 return 0;
             r = RESTART;
@@ -554,9 +557,9 @@ int zipc__htable_next(zipc__htable *t, uint64_t *cursor, void *key, void *value)
             continue;
         }
         if (key)
-            zipc__load_bytes_acquire(key, slot(t, i) + t->key_off, t->key_size);
+            zipc__load_bytes_acquire(key, slot(t, i) + t->key_off, t->key_size); /* L3 */
         if (value && t->val_size)
-            zipc__load_bytes_acquire(value, slot(t, i) + t->val_off, t->val_size);
+            zipc__load_bytes_acquire(value, slot(t, i) + t->val_off, t->val_size); /* L3 */
         if (still(t, i, m)) {
             *cursor = i + 1;
             return 0;
@@ -582,6 +585,9 @@ uint64_t zipc__htable_size(const zipc__htable *t)
 static void finish_dead(const zipc__htable *t, uint64_t i, uint64_t mine)
 {
     zipc_atomic_u32 *state = state_at(t, i);
+    /* The dead holder's stores are visible: C1 acquired its claim word,
+     * which it wrote after them (its phase stores are releases). The state
+     * and claim-word stores below are S2/M1 releases like a live holder's. */
     uint32_t st = zipc__load_acquire_u32(state);
     switch (meta_phase(mine)) {
     case ZIPC__SLOT_CLAIMED:
@@ -628,6 +634,8 @@ int zipc__htable_recover(zipc__htable *t, uint32_t *reclaimed)
         return -EROFS;
     uint32_t n = 0;
     for (uint64_t i = 0; i < t->capacity; i++) {
+        /* Acquire: pairs with the holder's phase releases (a first look;
+         * the C1 CAS below is what takes the slot). */
         uint64_t m = zipc__load_acquire_u64(&t->meta[i]);
         if (meta_phase(m) == ZIPC__SLOT_IDLE || pid_alive(meta_pid(m)))
             continue;
