@@ -679,6 +679,38 @@ ZTEST(map_concurrent_inserts_of_the_same_key_leave_one_copy, ZT_MEDIUM)
     same_key_run(4, (int)zt_env_u64("ZIPC_STRESS_ITERS", 200000) / 2);
 }
 
+static void *same_key_thread(void *p)
+{
+    same_key_body(p);
+    return NULL;
+}
+
+ZTEST(map_concurrent_inserts_of_the_same_key_from_threads_leave_one_copy, ZT_MEDIUM)
+{
+    enum { N = 4 };
+    struct same_key c = {zt_name(NULL), NULL, (int)zt_env_u64("ZIPC_STRESS_ITERS", 200000) / 8};
+    zipc_segment *seg;
+    zipc_map *m;
+    ZT_OK(zipc_segment_create(c.seg, 1 << 16, 0, &seg));
+    ZT_OK(zipc_map_create(seg, "m", 4, 4, 5 + N, NULL, &m));
+    pthread_t th[N];
+    for (int i = 0; i < N; i++)
+        ZT_OK(pthread_create(&th[i], NULL, same_key_thread, &c));
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    int seen[5] = {0}, n = 0;
+    uint64_t cur = 0;
+    int32_t k, v;
+    while (zipc_map_next(m, &cur, &k, &v) == 0) {
+        ZT_ASSERT(k >= 0 && k < 5);
+        ZT_EQ(seen[k]++, 0);
+        n++;
+    }
+    ZT_EQ(zipc_map_size(m), n);
+    zipc_map_close(m);
+    zipc_segment_close(seg);
+}
+
 /* Oversubscribed (8 processes on few cores) and long: many preemptions
  * inside claims, so the bounded waits and yields are exercised. */
 ZTEST(map_concurrent_inserts_of_the_same_key_leave_one_copy_long, ZT_SLOW)

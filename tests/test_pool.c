@@ -302,3 +302,34 @@ ZTEST(pool_free_list_pointing_out_of_range_is_ebadmsg, ZT_FAST)
     zipc_pool_close(p);
     zipc_segment_close(seg);
 }
+
+/* A pool written by another implementation has no "_own" entry: open adds
+ * it with every node UNKNOWN; a free of such a node is accepted once. */
+ZTEST(pool_made_by_another_implementation_accepts_one_free_per_unknown_node, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_pool *p;
+    uint64_t off;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_segment_add_entry(seg, "cpp", 24 + 8 * 3, &off));
+    uint8_t *b = (uint8_t *)zipc_segment_base(seg) + off;
+    /* Node 0 allocated there; the list is 1 -> 2. */
+    uint64_t head = (UINT64_C(1) << 32) | 1;
+    uint32_t cap = 3, es = 4, next1 = 2, none = 0xFFFFFFFFu, allocated = 1;
+    memcpy(b, &head, 8);
+    memcpy(b + 8, &allocated, 4);
+    memcpy(b + 16, &cap, 4);
+    memcpy(b + 20, &es, 4);
+    memcpy(b + 24 + 8 * 1 + 4, &next1, 4);
+    memcpy(b + 24 + 8 * 2 + 4, &none, 4);
+    ZT_OK(zipc_pool_open(seg, "cpp", 4, 0, &p));
+    uint32_t idx;
+    ZT_OK(zipc_pool_alloc(p, &idx, NULL));
+    ZT_EQ(idx, 1);
+    ZT_OK(zipc_pool_free(p, 0)); /* allocated by the other side */
+    ZT_ERR(zipc_pool_free(p, 0), -EINVAL);
+    ZT_OK(zipc_pool_free(p, idx));
+    ZT_ERR(zipc_pool_free(p, idx), -EINVAL);
+    zipc_pool_close(p);
+    zipc_segment_close(seg);
+}
