@@ -519,6 +519,59 @@ static int qb_recv(bench_run *r, int ch, uint64_t *v, unsigned n)
     int rc = zipc_queue_pop(r->chan[ch], v, -1);
     return rc == 0 ? 1 : rc;
 }
+static int q32_send(bench_run *r, int ch, const uint64_t *v, unsigned n)
+{
+    int rc = zipc_queue_try_push_batch(r->chan[ch], v, n);
+    return rc == -EAGAIN ? 0 : rc;
+}
+static int q32_recv(bench_run *r, int ch, uint64_t *v, unsigned n)
+{
+    int rc = zipc_queue_try_pop_batch(r->chan[ch], v, n);
+    return rc == -EAGAIN ? 0 : rc;
+}
+#endif
+
+/* ---- ours: zipc Stack ----------------------------------------------------- */
+#ifdef BENCH_HAVE_STACK
+static int s_setup(bench_run *r)
+{
+    int rc = seg_create(r, 2 * (16 + 12 * BENCH_CAPACITY + 4096));
+    for (int ch = 0; !rc && ch < r->nchan; ch++) {
+        zipc_stack *s;
+        rc = zipc_stack_create(r->seg, q_name(ch), sizeof(uint64_t), BENCH_CAPACITY, &s);
+        if (!rc)
+            zipc_stack_close(s);
+    }
+    return rc;
+}
+
+static int s_attach(bench_run *r)
+{
+    int rc = seg_open(r);
+    for (int ch = 0; !rc && ch < r->nchan; ch++)
+        rc = zipc_stack_open(r->seg, q_name(ch), sizeof(uint64_t), (zipc_stack **)&r->chan[ch]);
+    return rc;
+}
+
+static void s_detach(bench_run *r)
+{
+    for (int ch = 0; ch < r->nchan; ch++)
+        zipc_stack_close(r->chan[ch]);
+    seg_close(r);
+}
+
+static int s_send(bench_run *r, int ch, const uint64_t *v, unsigned n)
+{
+    (void)n;
+    int rc = zipc_stack_try_push(r->chan[ch], v);
+    return rc == 0 ? 1 : rc == -EAGAIN ? 0 : rc;
+}
+static int s_recv(bench_run *r, int ch, uint64_t *v, unsigned n)
+{
+    (void)n;
+    int rc = zipc_stack_try_pop(r->chan[ch], v);
+    return rc == 0 ? 1 : rc == -EAGAIN ? 0 : rc;
+}
 #endif
 
 /* ---- the table of mechanisms --------------------------------------------- */
@@ -558,6 +611,12 @@ static const mech bench_mechs[] = {
       seg_destroy },
     { "queue_blk", "zipc Queue, blocking push/pop", BM_MPMC | BM_BLOCKS, 1, q_setup, q_attach,
       qb_send, qb_recv, q_detach, seg_destroy },
+    { "queue32", "zipc Queue, batch 32", BM_MPMC, 32, q_setup, q_attach, q32_send, q32_recv,
+      q_detach, seg_destroy },
+#endif
+#ifdef BENCH_HAVE_STACK
+    { "stack", "zipc Stack", BM_LIFO, 1, s_setup, s_attach, s_send, s_recv, s_detach,
+      seg_destroy },
 #endif
 };
 
