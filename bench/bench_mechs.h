@@ -579,20 +579,27 @@ static int s_recv(bench_run *r, int ch, uint64_t *v, unsigned n)
 #define MECH_SEG(k, l, f, b, su, se, re)                                                     \
     { k, l, f, b, su, raw_attach, se, re, seg_close, seg_destroy }
 
+#include "proto_vyukov.h"
+
 static const mech bench_mechs[] = {
     MECH_SEG("pingpong", "cache-line ping-pong (limit)", BM_ONE_SLOT, 1, cl_setup, cl_send,
              cl_recv),
     MECH_SEG("hring32", "hand-written SPSC ring, batch 32 (limit)", 0, 32, hr_setup, hr_send,
              hr_recv),
     MECH_SEG("hring", "hand-written SPSC ring", 0, 1, hr_setup, hr_send, hr_recv),
-    { "pipe", "pipe", BM_BLOCKS | BM_KERNEL, 1, pipe_setup, noop_attach, fd_send, fd_recv,
-      noop_detach, fd_teardown },
-    { "pipe32", "pipe, 32 per write", BM_BLOCKS | BM_KERNEL, 32, pipe_setup, noop_attach,
-      fd_send, fd_recv, noop_detach, fd_teardown },
-    { "sock", "UNIX socketpair (stream)", BM_BLOCKS | BM_KERNEL, 1, sock_setup, noop_attach,
-      fd_send, fd_recv, noop_detach, fd_teardown },
-    { "mq", "POSIX message queue", BM_BLOCKS | BM_KERNEL, 1, mq_setup, mq_attach,
-      mq_send_one, mq_recv_one, mq_detach, mq_teardown },
+#ifdef BENCH_HAVE_QUEUE
+    { "queue", "zipc Queue", BM_MPMC, 1, q_setup, q_attach, q_send, q_recv, q_detach,
+      seg_destroy },
+    { "queue_blk", "zipc Queue, blocking push/pop", BM_MPMC | BM_BLOCKS, 1, q_setup, q_attach,
+      qb_send, qb_recv, q_detach, seg_destroy },
+    { "queue32", "zipc Queue, batch 32", BM_MPMC, 32, q_setup, q_attach, q32_send, q32_recv,
+      q_detach, seg_destroy },
+#endif
+#ifdef BENCH_HAVE_STACK
+    { "stack", "zipc Stack", BM_LIFO, 1, s_setup, s_attach, s_send, s_recv, s_detach,
+      seg_destroy },
+#endif
+    BENCH_PROTO_MECHS
 #ifdef BENCH_WITH_DPDK
     MECH_SEG("rte_sp", "DPDK rte_ring SP/SC", 0, 1, rte_sp_setup, rte_sp_send, rte_sc_recv),
     MECH_SEG("rte_sp32", "DPDK rte_ring SP/SC, burst 32", 0, 32, rte_sp_setup, rte_sp_send,
@@ -606,18 +613,14 @@ static const mech bench_mechs[] = {
     MECH_SEG("ck_spsc", "ck_ring SPSC", 0, 1, ck_setup, ck_spsc_send, ck_spsc_recv),
     MECH_SEG("ck_mpmc", "ck_ring MPMC", BM_MPMC, 1, ck_setup, ck_mpmc_send, ck_mpmc_recv),
 #endif
-#ifdef BENCH_HAVE_QUEUE
-    { "queue", "zipc Queue", BM_MPMC, 1, q_setup, q_attach, q_send, q_recv, q_detach,
-      seg_destroy },
-    { "queue_blk", "zipc Queue, blocking push/pop", BM_MPMC | BM_BLOCKS, 1, q_setup, q_attach,
-      qb_send, qb_recv, q_detach, seg_destroy },
-    { "queue32", "zipc Queue, batch 32", BM_MPMC, 32, q_setup, q_attach, q32_send, q32_recv,
-      q_detach, seg_destroy },
-#endif
-#ifdef BENCH_HAVE_STACK
-    { "stack", "zipc Stack", BM_LIFO, 1, s_setup, s_attach, s_send, s_recv, s_detach,
-      seg_destroy },
-#endif
+    { "pipe", "pipe", BM_BLOCKS | BM_KERNEL, 1, pipe_setup, noop_attach, fd_send, fd_recv,
+      noop_detach, fd_teardown },
+    { "pipe32", "pipe, 32 per write", BM_BLOCKS | BM_KERNEL, 32, pipe_setup, noop_attach,
+      fd_send, fd_recv, noop_detach, fd_teardown },
+    { "sock", "UNIX socketpair (stream)", BM_BLOCKS | BM_KERNEL, 1, sock_setup, noop_attach,
+      fd_send, fd_recv, noop_detach, fd_teardown },
+    { "mq", "POSIX message queue", BM_BLOCKS | BM_KERNEL, 1, mq_setup, mq_attach,
+      mq_send_one, mq_recv_one, mq_detach, mq_teardown },
 };
 
 #define BENCH_NMECHS ((int)(sizeof bench_mechs / sizeof bench_mechs[0]))

@@ -574,35 +574,42 @@ int main(int argc, char **argv)
         bench_die("%s: %s", argv[1], strerror(errno));
     bench_calibrate_ticks();
 
+    /* Scenario-major order: within a round, the figures a ratio compares are
+     * taken close together in time (the machine may be shared). */
+    static const char *const scenarios[] = { "rt", "tp", "mp", "wake", "idle" };
     for (int round = 0; round < rounds; round++) {
         fprintf(stderr, "round %d/%d:", round + 1, rounds);
-        for (int i = 0; i < BENCH_NMECHS; i++) {
-            const mech *m = &bench_mechs[i];
-            if (!want(m))
+        for (size_t sc = 0; sc < sizeof scenarios / sizeof *scenarios; sc++) {
+            const char *scen = scenarios[sc];
+            if (!listed("BENCH_SCENARIOS", scen))
                 continue;
-            fprintf(stderr, " %s", m->key);
-            char k[96];
-            if (in_rt(m) && listed("BENCH_SCENARIOS", "rt"))
-                run_rt(m, round, (m->flags & BM_KERNEL) ? rt_n / 5 : rt_n, 0, "rt");
-            if (in_tp(m) && listed("BENCH_SCENARIOS", "tp")) {
-                tp_out o = run_tp(m, (m->flags & BM_KERNEL) ? ktp_n : tp_n, 1, 1, false, false);
-                key_of(k, sizeof k, "tp", m);
-                bench_record(k, round, o.mmsg_per_s);
-            }
-            if (in_mp(m) && listed("BENCH_SCENARIOS", "mp")) {
-                tp_out o = run_tp(m, mp_n, 2, 2, true, true);
-                key_of(k, sizeof k, "mp", m);
-                bench_record(k, round, o.mmsg_per_s);
-                key_of(k, sizeof k, "mpmax", m);
-                bench_record(k, round, o.max_call_ns / 1e3);
-                key_of(k, sizeof k, "mpover", m);
-                bench_record(k, round, (double)o.calls_over_1ms);
-            }
-            if (in_wake(m) && listed("BENCH_SCENARIOS", "wake"))
-                run_rt(m, round, wake_n, wake_gap, "wake");
-            if (in_idle(m) && listed("BENCH_SCENARIOS", "idle")) {
-                key_of(k, sizeof k, "idle", m);
-                bench_record(k, round, run_idle(m, idle_ns));
+            fprintf(stderr, " %s", scen);
+            for (int i = 0; i < BENCH_NMECHS; i++) {
+                const mech *m = &bench_mechs[i];
+                if (!want(m))
+                    continue;
+                bool kernel = m->flags & BM_KERNEL;
+                char k[96];
+                if (sc == 0 && in_rt(m)) {
+                    run_rt(m, round, kernel ? rt_n / 5 : rt_n, 0, "rt");
+                } else if (sc == 1 && in_tp(m)) {
+                    tp_out o = run_tp(m, kernel ? ktp_n : tp_n, 1, 1, false, false);
+                    key_of(k, sizeof k, "tp", m);
+                    bench_record(k, round, o.mmsg_per_s);
+                } else if (sc == 2 && in_mp(m)) {
+                    tp_out o = run_tp(m, mp_n, 2, 2, true, true);
+                    key_of(k, sizeof k, "mp", m);
+                    bench_record(k, round, o.mmsg_per_s);
+                    key_of(k, sizeof k, "mpmax", m);
+                    bench_record(k, round, o.max_call_ns / 1e3);
+                    key_of(k, sizeof k, "mpover", m);
+                    bench_record(k, round, (double)o.calls_over_1ms);
+                } else if (sc == 3 && in_wake(m)) {
+                    run_rt(m, round, wake_n, wake_gap, "wake");
+                } else if (sc == 4 && in_idle(m)) {
+                    key_of(k, sizeof k, "idle", m);
+                    bench_record(k, round, run_idle(m, idle_ns));
+                }
             }
         }
         fprintf(stderr, "\n");
