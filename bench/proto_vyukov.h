@@ -76,6 +76,125 @@ static inline int vy_pop(vy_shm *q, uint64_t *v)
     }
 }
 
+/* vy_hint: the format layout, but each side starts from its own cached
+ * counter (exact for a single producer / consumer) instead of loading the
+ * shared one: the only access to the shared header line is the CAS, and a
+ * side that finds the queue full / empty polls only its slot's seq word. */
+typedef struct vy_hint {
+    uint32_t t, h;
+} vy_hint;
+
+static inline int vyh_push(vy_shm *q, uint32_t *hint, uint64_t v)
+{
+    uint32_t t = *hint;
+    for (;;) {
+        uint32_t slot = t & (BENCH_CAPACITY - 1);
+        /* V1 */
+        int32_t d = (int32_t)(zipc__load_acquire_u32(&q->seq[slot]) - t);
+        if (d == 0) {
+#ifdef VY_PREFETCHW
+            __builtin_prefetch(&q->slot[slot], 1);
+#endif
+#ifdef VY_PREFETCHW_SEQ
+            __builtin_prefetch(&q->seq[slot], 1);
+#endif
+            if (zipc__cas_relaxed_u32(&q->tail_fmt, &t, t + 1)) {
+                q->slot[slot] = v;
+                /* V2 */
+                zipc__store_release_u32(&q->seq[slot], t + 1);
+                *hint = t + 1;
+                return 1;
+            }
+        } else if (d < 0) {
+            *hint = t;
+            return 0;
+        } else {
+            t = zipc__load_relaxed_u32(&q->tail_fmt);
+        }
+    }
+}
+
+static inline int vyh_pop(vy_shm *q, uint32_t *hint, uint64_t *v)
+{
+    uint32_t h = *hint;
+    for (;;) {
+        uint32_t slot = h & (BENCH_CAPACITY - 1);
+        /* V3 */
+        int32_t d = (int32_t)(zipc__load_acquire_u32(&q->seq[slot]) - (h + 1));
+        if (d == 0) {
+            __builtin_prefetch(&q->slot[slot]);
+            if (zipc__cas_relaxed_u32(&q->head, &h, h + 1)) {
+                *v = q->slot[slot];
+                /* V4 */
+                zipc__store_release_u32(&q->seq[slot], h + BENCH_CAPACITY);
+                *hint = h + 1;
+                return 1;
+            }
+        } else if (d < 0) {
+            *hint = h;
+            return 0;
+        } else {
+            h = zipc__load_relaxed_u32(&q->head);
+        }
+    }
+}
+
+static int vyh_send(bench_run *r, int ch, const uint64_t *v, unsigned n)
+{
+    (void)n;
+    uint32_t hint = (uint32_t)r->ring_mine[ch];
+    int k = vyh_push(r->chan[ch], &hint, v[0]);
+    r->ring_mine[ch] = hint;
+    return k;
+}
+
+static int vyh_recv(bench_run *r, int ch, uint64_t *v, unsigned n)
+{
+    (void)n;
+    uint32_t hint = (uint32_t)r->ring_theirs[ch];
+    int k = vyh_pop(r->chan[ch], &hint, v);
+    r->ring_theirs[ch] = hint;
+    return k;
+}
+
+/* vy_line: vy_hint, plus a side that found the queue full / empty waits
+ * (returns 0) until a whole cache line of slots is free / filled before it
+ * touches the queue again, so the two sides stop alternating on every slot. */
+#define VY_LINE_SLOTS (BENCH_CACHELINE / 8)
+static int vyl_send(bench_run *r, int ch, const uint64_t *v, unsigned n)
+{
+    (void)n;
+    vy_shm *q = r->chan[ch];
+    uint32_t hint = (uint32_t)r->ring_mine[ch];
+    if (r->fd[ch][0]) { /* was full at hint: wait for the line's last slot */
+        uint32_t last = hint | (VY_LINE_SLOTS - 1);
+        if ((int32_t)(zipc__load_acquire_u32(&q->seq[last & (BENCH_CAPACITY - 1)]) - last) < 0)
+            return 0;
+        r->fd[ch][0] = 0;
+    }
+    int k = vyh_push(q, &hint, v[0]);
+    r->ring_mine[ch] = hint;
+    r->fd[ch][0] = !k;
+    return k;
+}
+
+static int vyl_recv(bench_run *r, int ch, uint64_t *v, unsigned n)
+{
+    (void)n;
+    vy_shm *q = r->chan[ch];
+    uint32_t hint = (uint32_t)r->ring_theirs[ch];
+    if (r->fd[ch][1]) { /* was empty at hint: wait for the line's last slot */
+        uint32_t last = hint | (VY_LINE_SLOTS - 1);
+        if ((int32_t)(zipc__load_acquire_u32(&q->seq[last & (BENCH_CAPACITY - 1)]) - (last + 1)) < 0)
+            return 0;
+        r->fd[ch][1] = 0;
+    }
+    int k = vyh_pop(q, &hint, v);
+    r->ring_theirs[ch] = hint;
+    r->fd[ch][1] = !k;
+    return k;
+}
+
 static int vyf_send(bench_run *r, int ch, const uint64_t *v, unsigned n)
 {
     (void)n;
@@ -99,6 +218,10 @@ static int vy_recv(bench_run *r, int ch, uint64_t *v, unsigned n)
 #define BENCH_PROTO_MECHS                                                                     \
     MECH_SEG("vy_fmt", "model: Vyukov queue, format layout", BM_MPMC, 1, vy_setup, vyf_send, \
              vy_recv),                                                                        \
+        MECH_SEG("vy_hint", "model: Vyukov queue, format layout, cached counters", BM_MPMC, \
+                 1, vy_setup, vyh_send, vyh_recv),                                            \
+        MECH_SEG("vy_line", "model: ... cached counters, refill by cache line", BM_ONE_SLOT * 0, \
+                 1, vy_setup, vyl_send, vyl_recv),                                            \
         MECH_SEG("vy_split", "model: Vyukov queue, head/tail on own lines (not the format)",  \
                  BM_MPMC, 1, vy_setup, vys_send, vy_recv),
 
