@@ -35,6 +35,7 @@ const char *zipc_strerror(int err)
     case EOWNERDEAD: return "previous owner died holding the lock";
     case EPERM: return "caller does not own the lock";
     case EOVERFLOW: return "count would exceed its maximum";
+    case EBUSY: return "a slot is held by a peer that appears stuck or dead; see the recover call";
     default: return "system error";
     }
 }

@@ -21,6 +21,9 @@
  *   -EOWNERDEAD    the previous owner of a lock died holding it
  *   -EPERM         the caller does not own the lock it tries to release
  *   -EOVERFLOW     a counter would exceed its maximum
+ *   -EBUSY         a slot is held by a peer that appears stuck or dead: the
+ *                  operation gave up after a bounded number of retries and
+ *                  changed nothing; see the structure's check/recover calls
  *   other          an errno reported by the operating system, passed through
  */
 #ifndef ZEROIPC_COMMON_H

@@ -5,5 +5,7 @@
 #include "common.h"
 #include "segment.h"
 #include "array.h"
+#include "queue.h"
+#include "stack.h"
 
 #endif /* ZEROIPC_ZEROIPC_H */

@@ -1,0 +1,136 @@
+/* libzeroipc: Queue, a bounded lock-free multi-producer multi-consumer FIFO of
+ * fixed-size elements (Vyukov's per-slot sequence numbers; byte layout in
+ * docs/format.md "Queue"; contract, algorithm and crash outcomes in
+ * docs/queue.md).
+ *
+ * Handles: a zipc_queue handle is used by one thread at a time (it records the
+ * one operation it has in flight, for crash recovery); open one handle per
+ * thread. A handle must not be used in a child after fork(): open the queue
+ * again there. Any number of handles, in any processes, may use one queue.
+ *
+ * Non-blocking calls never make a system call, except to wake a peer that
+ * sleeps in a blocking call. Blocking calls spin briefly, then sleep in the
+ * kernel (no CPU used) in slices of at most ZIPC_WAIT_SLICE_NS (10 ms), so a
+ * peer that never wakes anybody (another ZeroIPC implementation) is still
+ * seen within one slice.
+ *
+ * Auxiliary entries: zipc_queue_create also adds NAME "_wait" (sleeper
+ * counts) and NAME "_own" (which process holds which claim), unless
+ * ZIPC_QUEUE_NO_AUX is given or NAME is longer than 26 bytes. Without them the
+ * queue is byte-for-byte what the format describes; blocking calls then sleep
+ * in plain slices and crashes are not attributable (recover repairs nothing).
+ */
+#ifndef ZEROIPC_QUEUE_H
+#define ZEROIPC_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "segment.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zipc_queue zipc_queue;
+
+/* Flags of zipc_queue_create_ex / zipc_queue_open_ex. */
+#define ZIPC_QUEUE_NO_AUX 0x1u /* create: add no "_wait"/"_own" entries; open: add none if missing */
+
+/* Create the Queue NAME of CAPACITY elements of ELEM_SIZE bytes (capacity is
+ * rounded up to a power of two; zipc_queue_capacity tells the result).
+ * Returns 0, -EINVAL (NULL, elem_size 0 or >= 2^32, capacity 0 or > 2^31),
+ * -ENAMETOOLONG, -EEXIST, -ENOSPC, -EROFS, -EBADMSG, -ENOMEM. */
+ZIPC_API int zipc_queue_create(zipc_segment *seg, const char *name, size_t elem_size,
+                               uint32_t capacity, zipc_queue **out);
+/* zipc_queue_create with ZIPC_QUEUE_* flags (-EINVAL for unknown flags). */
+ZIPC_API int zipc_queue_create_ex(zipc_segment *seg, const char *name, size_t elem_size,
+                                  uint32_t capacity, uint32_t flags, zipc_queue **out);
+
+/* Open the Queue NAME whose elements are ELEM_SIZE bytes. On a writable
+ * segment, missing auxiliary entries (queue made by another implementation)
+ * are added. Returns 0, -EINVAL (NULL, elem_size 0 or >= 2^32), -ENAMETOOLONG,
+ * -ENOENT, -EBADMSG (capacity 0 or not a power of two, stored elem_size is
+ * not ELEM_SIZE, or the entry size is not 16 + align8(cap*es) + 4*cap),
+ * -ENOMEM. */
+ZIPC_API int zipc_queue_open(zipc_segment *seg, const char *name, size_t elem_size,
+                             zipc_queue **out);
+/* zipc_queue_open with ZIPC_QUEUE_* flags (-EINVAL for unknown flags). */
+ZIPC_API int zipc_queue_open_ex(zipc_segment *seg, const char *name, size_t elem_size,
+                                uint32_t flags, zipc_queue **out);
+
+/* Free the handle (the queue stays). NULL is ignored. */
+ZIPC_API void zipc_queue_close(zipc_queue *q);
+
+/* Copy ELEM in at the tail. Returns 0, -EAGAIN (full, or the slot is still
+ * being read by a consumer), -EINVAL (NULL), -EROFS (read-only segment). */
+ZIPC_API int zipc_queue_try_push(zipc_queue *q, const void *elem);
+/* Copy the head element out to ELEM. Returns 0, -EAGAIN (empty, or the next
+ * element is still being written by a producer), -EINVAL, -EROFS. */
+ZIPC_API int zipc_queue_try_pop(zipc_queue *q, void *elem);
+
+/* Blocking forms: wait up to TIMEOUT_NS (< 0: no limit, ZIPC_WAIT_FOREVER;
+ * 0: a few attempts) for room / an element.
+ * Return 0, -ETIMEDOUT, -EINVAL, -EROFS. */
+ZIPC_API int zipc_queue_push(zipc_queue *q, const void *elem, int64_t timeout_ns);
+ZIPC_API int zipc_queue_pop(zipc_queue *q, void *elem, int64_t timeout_ns);
+
+/* Batches: push the first k <= N elements of the array ELEMS (N * elem_size
+ * bytes), claiming k consecutive slots with one CAS on tail; pop up to N
+ * elements into ELEMS with one CAS on head. k is as many as are free
+ * (published) right now, in order. Return k >= 1, 0 when N == 0, -EAGAIN
+ * (full / empty), -EINVAL, -EROFS. */
+ZIPC_API int zipc_queue_try_push_batch(zipc_queue *q, const void *elems, uint32_t n);
+ZIPC_API int zipc_queue_try_pop_batch(zipc_queue *q, void *elems, uint32_t n);
+/* Blocking batches: wait up to TIMEOUT_NS until at least one element can be
+ * moved, then move as many as possible (up to N). Return k >= 1, 0 when
+ * N == 0, -ETIMEDOUT, -EINVAL, -EROFS. */
+ZIPC_API int zipc_queue_push_batch(zipc_queue *q, const void *elems, uint32_t n,
+                                   int64_t timeout_ns);
+ZIPC_API int zipc_queue_pop_batch(zipc_queue *q, void *elems, uint32_t n, int64_t timeout_ns);
+
+/* APPROXIMATE: tail - head read at slightly different moments, clamped to
+ * [0, capacity]. Includes elements being written or read right now. Exact
+ * only when no other thread or process uses the queue. */
+ZIPC_API uint32_t zipc_queue_size_approx(const zipc_queue *q);
+ZIPC_API bool zipc_queue_empty_approx(const zipc_queue *q);
+ZIPC_API bool zipc_queue_full_approx(const zipc_queue *q);
+/* Slots (a power of two) and element size, from the handle's validated copies. */
+ZIPC_API uint32_t zipc_queue_capacity(const zipc_queue *q);
+ZIPC_API size_t zipc_queue_elem_size(const zipc_queue *q);
+
+/* ---- crash detection and recovery (docs/queue.md "Crash recovery") ------ */
+
+typedef struct zipc_queue_report {
+    uint32_t head, tail;        /* the counters when looked at */
+    /* check and recover: */
+    uint32_t inflight_push;     /* slots claimed by a producer, not yet published */
+    uint32_t inflight_pop;      /* slots taken by a consumer, not yet released */
+    uint32_t dead_owners;       /* owner rows of dead processes with a claim in flight */
+    /* recover only: */
+    uint32_t republished;       /* elements fully written by a dead producer, now published */
+    uint32_t skipped;           /* slots a dead producer never filled, skipped (no element lost) */
+    uint32_t released;          /* slots a dead consumer took, released (that element is lost) */
+    uint32_t pending;           /* dead claims that wait for consumers to reach them: call again */
+    uint32_t rows_freed;        /* owner rows of dead processes returned to the pool */
+} zipc_queue_report;
+
+/* Look without changing anything: fills REPORT (check-only fields zero).
+ * Slots in flight may belong to live, slow processes; dead_owners counts
+ * claims whose process provably no longer exists (kill(pid, 0) == ESRCH;
+ * a zombie not yet reaped still counts as alive).
+ * Returns 0, -EINVAL. */
+ZIPC_API int zipc_queue_check(zipc_queue *q, zipc_queue_report *report);
+/* Repair every claim whose owner is provably dead: publish what it had fully
+ * written, skip a slot it never filled once consumers reach it, release a
+ * slot it had taken. Claims of live processes are never touched. Safe to call
+ * from any number of processes at once. REPORT may be NULL.
+ * Returns 0 (see report->pending), -EINVAL, -EROFS. */
+ZIPC_API int zipc_queue_recover(zipc_queue *q, zipc_queue_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZEROIPC_QUEUE_H */

@@ -1,0 +1,186 @@
+/* Owner rows of queues and stacks: attach, detach, and the dead-owner tests
+ * recovery relies on. See owners.h for the layout and protocol. */
+#include "owners.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "segment_internal.h"
+
+static void init_owners(void *mem, uint64_t size, void *ctx)
+{
+    (void)ctx;
+    zipc_owners_shm *o = mem;
+    o->nrows = (uint32_t)((size - ZIPC_OWNERS_HEADER) / sizeof(zipc_owner_row_shm));
+}
+
+bool zipc__owners_prepare(zipc__new_entry *e, char namebuf[ZIPC_ENTRY_NAME_MAX + 1],
+                          const char *name)
+{
+    if (zipc__aux_name(name, ZIPC_OWNERS_SUFFIX, namebuf) != 0)
+        return false;
+    *e = (zipc__new_entry){.name = namebuf,
+                           .size = ZIPC_OWNERS_HEADER +
+                                   (uint64_t)ZIPC_OWNERS_ROWS * sizeof(zipc_owner_row_shm),
+                           .init = init_owners};
+    return true;
+}
+
+static zipc__owners owners_in(zipc_segment *seg, uint64_t off, uint64_t size)
+{
+    zipc__owners o = {0};
+    if (size < ZIPC_OWNERS_HEADER)
+        return o;
+    const zipc_owners_shm *h = zipc__seg_ptr(seg, off);
+    uint32_t n = h->nrows; /* read once, then checked against the entry size */
+    if (n == 0 || (uint64_t)ZIPC_OWNERS_HEADER + (uint64_t)n * sizeof(zipc_owner_row_shm) != size)
+        return o;
+    o.rows = (zipc_owner_row_shm *)((uint8_t *)zipc__seg_ptr(seg, off) + ZIPC_OWNERS_HEADER);
+    o.nrows = n;
+    return o;
+}
+
+zipc__owners zipc__owners_at(zipc_segment *seg, const zipc__new_entry *e)
+{
+    return owners_in(seg, e->offset, e->size);
+}
+
+zipc__owners zipc__owners_open(zipc_segment *seg, const char *name, bool add)
+{
+    char aux[ZIPC_ENTRY_NAME_MAX + 1];
+    uint64_t off, size;
+    zipc__owners none = {0};
+    if (zipc__aux_name(name, ZIPC_OWNERS_SUFFIX, aux) != 0)
+        return none;
+    int r = zipc__seg_lookup(seg, aux, &off, &size);
+    if (r == -ENOENT && add && !seg->readonly) {
+        /* Made by another implementation: add the table now. A racing opener
+         * may add it first (-EEXIST): then use theirs. */
+        zipc__new_entry e;
+        char buf[ZIPC_ENTRY_NAME_MAX + 1];
+        zipc__owners_prepare(&e, buf, name);
+        r = zipc__seg_add_many(seg, &e, 1);
+        if (r == 0)
+            return zipc__owners_at(seg, &e);
+        if (r == -EEXIST)
+            r = zipc__seg_lookup(seg, aux, &off, &size);
+    }
+    return r == 0 ? owners_in(seg, off, size) : none;
+}
+
+bool zipc__pid_dead(uint32_t pid)
+{
+    if (pid == 0 || pid > INT32_MAX)
+        return false;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid)
+{
+    for (uint32_t i = 0; o->rows && i < o->nrows; i++) {
+        uint32_t expect = 0;
+        /* O3 (acquire): pairs with the release in zipc__own_detach/_put: the
+         * row's previous user is done with it. */
+        if (zipc__cas_acquire_u32(&o->rows[i].pid, &expect, pid))
+            return &o->rows[i];
+    }
+    /* No free row: reuse one whose process died with nothing in flight. */
+    for (uint32_t i = 0; o->rows && i < o->nrows; i++) {
+        zipc_owner_row_shm *r = &o->rows[i];
+        uint32_t p = zipc__load_acquire_u32(&r->pid);
+        if (p == 0 || p == ZIPC_OWNER_RECOVERING || p == pid)
+            continue;
+        if (zipc__load_acquire_u32(&r->state) != ZIPC_OWN_IDLE || !zipc__pid_dead(p))
+            continue;
+        if (zipc__cas_acquire_u32(&r->pid, &p, pid))
+            return r;
+    }
+    return NULL;
+}
+
+void zipc__own_detach(zipc_owner_row_shm *r)
+{
+    if (!r)
+        return;
+    zipc__store_relaxed_u32(&r->state, ZIPC_OWN_IDLE);
+    /* O3 (release): pairs with the acquire CAS in zipc__own_attach. */
+    zipc__store_release_u32(&r->pid, 0);
+}
+
+zipc_owner_row_shm *zipc__own_abandon(const zipc__owners *o, zipc_owner_row_shm *r, uint32_t pid)
+{
+    if (!r)
+        return NULL;
+    uint32_t st = zipc__load_relaxed_u32(&r->state);
+    zipc__own_phase(r, st >> 8, ZIPC_OWN_ABANDONED);
+    return zipc__own_attach(o, pid);
+}
+
+bool zipc__own_take_dead(zipc_owner_row_shm *r, uint32_t self, zipc__own_claim *c)
+{
+    /* O4 (acquire): pairs with O3 and with the owner's phase releases: a dead
+     * row's fields are final once its pid is read. */
+    uint32_t p = zipc__load_acquire_u32(&r->pid);
+    if (p == 0 || p == ZIPC_OWNER_RECOVERING || p == self)
+        return false;
+    uint32_t st = zipc__load_acquire_u32(&r->state);
+    if ((st & 0xffu) != ZIPC_OWN_ABANDONED && !zipc__pid_dead(p))
+        return false;
+    if (!zipc__cas_acquire_u32(&r->pid, &p, ZIPC_OWNER_RECOVERING))
+        return false;
+    st = zipc__load_acquire_u32(&r->state);
+    *c = (zipc__own_claim){.pid = p, .op = st >> 8, .phase = st & 0xffu,
+                           .counter = zipc__load_relaxed_u32(&r->counter),
+                           .count = zipc__load_relaxed_u32(&r->count)};
+    return true;
+}
+
+void zipc__own_put(zipc_owner_row_shm *r, const zipc__own_claim *c, bool done)
+{
+    if (done) {
+        zipc__own_detach(r);
+        return;
+    }
+    /* O3 (release): the row goes back to its dead owner for a later retry. */
+    zipc__store_release_u32(&r->pid, c->pid);
+}
+
+bool zipc__own_live_claim(const zipc__owners *o, const zipc_owner_row_shm *skip, uint32_t op,
+                          uint32_t counter)
+{
+    for (uint32_t i = 0; o->rows && i < o->nrows; i++) {
+        zipc_owner_row_shm *r = &o->rows[i];
+        if (r == skip)
+            continue;
+        uint32_t p = zipc__load_acquire_u32(&r->pid); /* O4 */
+        if (p == 0 || p == ZIPC_OWNER_RECOVERING)
+            continue;
+        uint32_t st = zipc__load_acquire_u32(&r->state);
+        uint32_t phase = st & 0xffu;
+        if (phase == ZIPC_OWN_IDLE || phase == ZIPC_OWN_ABANDONED || (st >> 8) != op)
+            continue;
+        uint32_t first = zipc__load_relaxed_u32(&r->counter);
+        uint32_t n = zipc__load_relaxed_u32(&r->count);
+        if ((uint32_t)(counter - first) < n && !zipc__pid_dead(p))
+            return true;
+    }
+    return false;
+}
+
+uint32_t zipc__own_count_dead(const zipc__owners *o, uint32_t self)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; o->rows && i < o->nrows; i++) {
+        zipc_owner_row_shm *r = &o->rows[i];
+        uint32_t p = zipc__load_acquire_u32(&r->pid);
+        if (p == 0 || p == self)
+            continue;
+        uint32_t st = zipc__load_acquire_u32(&r->state);
+        if (st == ZIPC_OWN_IDLE)
+            continue;
+        if (p == ZIPC_OWNER_RECOVERING || (st & 0xffu) == ZIPC_OWN_ABANDONED || zipc__pid_dead(p))
+            n++;
+    }
+    return n;
+}

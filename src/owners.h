@@ -1,0 +1,158 @@
+/* Owner rows: which process holds which in-flight claim of a queue or stack,
+ * so that a claim left behind by a killed process can be told apart from one
+ * that is merely slow, and repaired (see docs/queue.md "Crash recovery").
+ *
+ * The format has no room for an owner in a slot, so the rows live in an
+ * auxiliary table entry NAME "_own" (docs/format.md "Extensions"), created
+ * with the structure in one zipc__seg_add_many() call. Other implementations
+ * ignore it; their claims are simply not attributed.
+ *
+ * Layout of "<name>_own" (all little-endian u32):
+ * | off      | size | field   | written by               | read by           | order |
+ * |----------|------|---------|--------------------------|-------------------|-------|
+ * | 0        | 4    | nrows   | creator (init callback)  | open (validated)  | entry publication |
+ * | 4        | 4    | reserved, 0 |                      |                   |       |
+ * | 8+16*r   | 4    | pid     | attach (CAS 0->pid), detach, recover | recover, attach | O3/O4 |
+ * | 12+16*r  | 4    | state   | the row's process: op << 8 | phase; 0 idle | check, recover | O1/O2 |
+ * | 16+16*r  | 4    | counter | the row's process: first claimed counter/index | recover | O1/O2 |
+ * | 20+16*r  | 4    | count   | the row's process: slots claimed | recover | O1/O2 |
+ * Entry size = 8 + 16 * nrows.
+ *
+ * Protocol: a process writes its intent (op, counter, count, phase PENDING)
+ * into its own row BEFORE the CAS that claims the slots; that CAS is a
+ * release (O1) and a recoverer reads the structure's counter with acquire
+ * (O2) before reading rows, so a claim it sees is attributed. The phase then
+ * moves to CLAIMED (CAS done) and COPIED (payload complete), and back to 0.
+ * A row whose pid no longer exists (kill(pid, 0) == ESRCH) is frozen and
+ * tells exactly what its process left half-done. */
+#ifndef ZIPC_OWNERS_H
+#define ZIPC_OWNERS_H
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "atomics.h"
+
+#define ZIPC_OWNERS_SUFFIX "_own"
+/* Rows per structure: concurrent handles that can be tracked. Further
+ * handles still work, untracked (their crashes are not attributable). */
+#define ZIPC_OWNERS_ROWS 64u
+/* pid value of a row while one recoverer works on it. */
+#define ZIPC_OWNER_RECOVERING UINT32_MAX
+
+/* op (state >> 8) */
+#define ZIPC_OWN_PUSH 1u
+#define ZIPC_OWN_POP 2u
+#define ZIPC_OWN_PEEK 3u
+/* phase (state & 0xff) */
+#define ZIPC_OWN_IDLE 0u
+#define ZIPC_OWN_PENDING 1u   /* intent written; the claiming CAS may or may not have happened */
+#define ZIPC_OWN_CLAIMED 2u   /* claiming CAS done; payload not complete */
+#define ZIPC_OWN_COPIED 3u    /* push: payload fully written; pop: payload fully read */
+#define ZIPC_OWN_ABANDONED 4u /* the live owner gave up on this claim and will never touch it */
+
+#define ZIPC_OWN_STATE(op, phase) (((op) << 8) | (phase))
+
+typedef struct zipc_owner_row_shm {
+    zipc_atomic_u32 pid;
+    zipc_atomic_u32 state;
+    zipc_atomic_u32 counter;
+    zipc_atomic_u32 count;
+} zipc_owner_row_shm;
+
+typedef struct zipc_owners_shm {
+    uint32_t nrows;
+    uint32_t reserved;
+    /* zipc_owner_row_shm rows[nrows] follow */
+} zipc_owners_shm;
+
+#define ZIPC_OWNERS_HEADER 8u
+static_assert(sizeof(zipc_owners_shm) == ZIPC_OWNERS_HEADER, "owners header is 8 bytes");
+static_assert(offsetof(zipc_owners_shm, nrows) == 0, "nrows @0");
+static_assert(sizeof(zipc_owner_row_shm) == 16, "owner row is 16 bytes");
+static_assert(offsetof(zipc_owner_row_shm, pid) == 0, "pid @0");
+static_assert(offsetof(zipc_owner_row_shm, state) == 4, "state @4");
+static_assert(offsetof(zipc_owner_row_shm, counter) == 8, "counter @8");
+static_assert(offsetof(zipc_owner_row_shm, count) == 12, "count @12");
+
+/* A validated owner table in this mapping. */
+typedef struct zipc__owners {
+    zipc_owner_row_shm *rows; /* NULL: the structure has no usable table */
+    uint32_t nrows;
+} zipc__owners;
+
+/* ---- hot path: the row's own process records its claim ------------------ */
+
+/* Intent before the claiming CAS; the CAS that follows must be a release (O1). */
+static inline void zipc__own_intent(zipc_owner_row_shm *r, uint32_t op, uint32_t counter,
+                                    uint32_t count)
+{
+    if (!r)
+        return;
+    zipc__store_relaxed_u32(&r->counter, counter);
+    zipc__store_relaxed_u32(&r->count, count);
+    zipc__store_relaxed_u32(&r->state, ZIPC_OWN_STATE(op, ZIPC_OWN_PENDING));
+}
+
+/* Phase change. Release: a recoverer that reads the phase with acquire also
+ * sees the payload bytes written before it (COPIED means complete). */
+static inline void zipc__own_phase(zipc_owner_row_shm *r, uint32_t op, uint32_t phase)
+{
+    if (r)
+        zipc__store_release_u32(&r->state, ZIPC_OWN_STATE(op, phase));
+}
+
+static inline void zipc__own_idle(zipc_owner_row_shm *r)
+{
+    if (r)
+        zipc__store_release_u32(&r->state, ZIPC_OWN_IDLE);
+}
+
+/* ---- cold path (owners.c) ----------------------------------------------- */
+
+struct zipc__new_entry;
+struct zipc_segment;
+
+/* Fill E so that zipc__seg_add_many() creates NAME "_own" (list it before the
+ * structure). False when the name does not fit: create without. */
+bool zipc__owners_prepare(struct zipc__new_entry *e, char namebuf[32], const char *name);
+/* After zipc__seg_add_many: the table in this mapping. */
+zipc__owners zipc__owners_at(struct zipc_segment *seg, const struct zipc__new_entry *e);
+/* On open: the table of NAME, adding it if missing and ADD is set (writable
+ * segments only). rows == NULL when none is usable. */
+zipc__owners zipc__owners_open(struct zipc_segment *seg, const char *name, bool add);
+
+/* Take a free row (or one left idle by a dead process) for PID; NULL if none. */
+zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid);
+/* Give the row back (the process has no claim in flight). NULL is ignored. */
+void zipc__own_detach(zipc_owner_row_shm *r);
+/* Mark the row's claim ABANDONED (it stays for recovery) and take a fresh row
+ * for PID; returns the new row, or NULL. */
+zipc_owner_row_shm *zipc__own_abandon(const zipc__owners *o, zipc_owner_row_shm *r, uint32_t pid);
+
+/* True when PID provably no longer exists (kill(pid, 0) fails with ESRCH). */
+bool zipc__pid_dead(uint32_t pid);
+
+/* A frozen row taken by a recoverer. */
+typedef struct zipc__own_claim {
+    uint32_t pid, op, phase, counter, count;
+} zipc__own_claim;
+
+/* Take row R for recovery if its owner is dead (or it was abandoned): the
+ * row's pid becomes ZIPC_OWNER_RECOVERING and *c receives the frozen claim.
+ * SELF is the caller's pid (its own row is never taken). */
+bool zipc__own_take_dead(zipc_owner_row_shm *r, uint32_t self, zipc__own_claim *c);
+/* After recovery: DONE frees the row; otherwise the dead pid is put back so
+ * that a later call retries. */
+void zipc__own_put(zipc_owner_row_shm *r, const zipc__own_claim *c, bool done);
+/* True if some row other than SKIP, whose process is alive, has a claim of OP
+ * that covers COUNTER (wrapping u32 arithmetic). Conservative: such a claim may
+ * be the real holder of a slot that a dead row only intended to claim. */
+bool zipc__own_live_claim(const zipc__owners *o, const zipc_owner_row_shm *skip, uint32_t op,
+                          uint32_t counter);
+/* Rows of dead processes that still hold a claim (for check()). */
+uint32_t zipc__own_count_dead(const zipc__owners *o, uint32_t self);
+
+#endif /* ZIPC_OWNERS_H */

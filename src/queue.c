@@ -1,0 +1,499 @@
+/* Queue: bounded lock-free MPMC FIFO (Vyukov per-slot sequence numbers).
+ * Algorithm, memory orders and crash outcomes: docs/queue.md. */
+#include "zeroipc/queue.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "atomics.h"
+#include "owners.h"
+#include "queue_shm.h"
+#include "segment_internal.h"
+#include "testhooks.h"
+#include "wait.h"
+
+/* Waitsets in "<name>_wait": producers wake [NOT_EMPTY], consumers [NOT_FULL]. */
+#define WS_NOT_EMPTY 0
+#define WS_NOT_FULL 1
+#define WS_COUNT 2u
+
+struct zipc_queue {
+    zipc_queue_shm *shm;
+    uint8_t *data;            /* slot 0 in this mapping */
+    zipc_atomic_u32 *seq;     /* seq[0] in this mapping */
+    uint32_t capacity, mask;  /* validated local copies */
+    uint32_t elem_size;
+    zipc_waitset_shm *ws;     /* WS_COUNT waitsets, or NULL: slice sleeps */
+    zipc__owners owners;      /* rows == NULL: crashes not attributable */
+    zipc_owner_row_shm *row;  /* this handle's row, or NULL (untracked) */
+    uint32_t pid;
+    bool readonly;
+};
+
+/* ---- create / open ------------------------------------------------------- */
+
+struct init_ctx {
+    uint32_t capacity, elem_size;
+};
+
+static void init_queue(void *mem, uint64_t size, void *ctx)
+{
+    (void)size;
+    const struct init_ctx *c = ctx;
+    zipc_queue_shm *q = mem;
+    q->capacity = c->capacity;
+    q->elem_size = c->elem_size;
+    zipc_atomic_u32 *seq = (zipc_atomic_u32 *)((uint8_t *)mem +
+                                               zipc__queue_seq_offset(c->capacity, c->elem_size));
+    for (uint32_t i = 0; i < c->capacity; i++)
+        zipc__store_relaxed_u32(&seq[i], i); /* published by the entry count (E1) */
+}
+
+static int make_handle(zipc_segment *seg, uint64_t off, uint32_t cap, uint32_t es,
+                       zipc_waitset_shm *ws, zipc__owners owners, zipc_queue **out)
+{
+    zipc_queue *q = malloc(sizeof(*q));
+    if (!q)
+        return -ENOMEM;
+    uint8_t *mem = zipc__seg_ptr(seg, off);
+    *q = (zipc_queue){.shm = (zipc_queue_shm *)mem, .data = mem + ZIPC_QUEUE_HEADER,
+                      .seq = (zipc_atomic_u32 *)(mem + zipc__queue_seq_offset(cap, es)),
+                      .capacity = cap, .mask = cap - 1, .elem_size = es, .ws = ws,
+                      .owners = owners, .pid = (uint32_t)getpid(), .readonly = seg->readonly};
+    if (!q->readonly)
+        q->row = zipc__own_attach(&q->owners, q->pid);
+    *out = q;
+    return 0;
+}
+
+static uint32_t round_up_pow2(uint32_t v)
+{
+    uint32_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+int zipc_queue_create_ex(zipc_segment *seg, const char *name, size_t elem_size,
+                         uint32_t capacity, uint32_t flags, zipc_queue **out)
+{
+    if (!seg || !out || elem_size == 0 || elem_size > UINT32_MAX || capacity == 0 ||
+        capacity > (UINT32_C(1) << 31) || (flags & ~ZIPC_QUEUE_NO_AUX))
+        return -EINVAL;
+    int r = zipc__check_entry_name(name);
+    if (r)
+        return r;
+    struct init_ctx c = {round_up_pow2(capacity), (uint32_t)elem_size};
+    /* Auxiliary entries first, the queue itself last: whoever sees the queue
+     * also sees them; all three appear at once or not at all. */
+    zipc__new_entry es[3];
+    char wname[ZIPC_ENTRY_NAME_MAX + 1], oname[ZIPC_ENTRY_NAME_MAX + 1];
+    uint32_t n = 0;
+    bool aux = !(flags & ZIPC_QUEUE_NO_AUX) && zipc__waitset_prepare(&es[0], wname, name, WS_COUNT) &&
+               zipc__owners_prepare(&es[1], oname, name);
+    if (aux)
+        n = 2;
+    es[n] = (zipc__new_entry){.name = name, .size = zipc__queue_entry_size(c.capacity, c.elem_size),
+                              .init = init_queue, .ctx = &c};
+    r = zipc__seg_add_many(seg, es, n + 1);
+    if (r)
+        return r;
+    zipc__owners owners = {0};
+    zipc_waitset_shm *ws = NULL;
+    if (aux) {
+        ws = zipc__waitset_at(seg, &es[0]);
+        owners = zipc__owners_at(seg, &es[1]);
+    }
+    return make_handle(seg, es[n].offset, c.capacity, c.elem_size, ws, owners, out);
+}
+
+int zipc_queue_create(zipc_segment *seg, const char *name, size_t elem_size, uint32_t capacity,
+                      zipc_queue **out)
+{
+    return zipc_queue_create_ex(seg, name, elem_size, capacity, 0, out);
+}
+
+/* The waitsets of NAME without adding the entry. */
+static zipc_waitset_shm *lookup_waitsets(zipc_segment *seg, const char *name)
+{
+    char aux[ZIPC_ENTRY_NAME_MAX + 1];
+    uint64_t off, size;
+    if (zipc__aux_name(name, ZIPC_WAITSET_SUFFIX, aux) != 0 ||
+        zipc__seg_lookup(seg, aux, &off, &size) != 0 || size != WS_COUNT * sizeof(zipc_waitset_shm))
+        return NULL;
+    return zipc__seg_ptr(seg, off);
+}
+
+int zipc_queue_open_ex(zipc_segment *seg, const char *name, size_t elem_size, uint32_t flags,
+                       zipc_queue **out)
+{
+    uint64_t off, size;
+    if (!seg || !out || elem_size == 0 || elem_size > UINT32_MAX || (flags & ~ZIPC_QUEUE_NO_AUX))
+        return -EINVAL;
+    int r = zipc__seg_lookup(seg, name, &off, &size);
+    if (r)
+        return r;
+    if (size < ZIPC_QUEUE_HEADER)
+        return -EBADMSG;
+    const zipc_queue_shm *h = zipc__seg_ptr(seg, off);
+    uint32_t cap = h->capacity, es = h->elem_size; /* read once, then checked */
+    if (cap == 0 || (cap & (cap - 1)) != 0 || es != elem_size ||
+        zipc__queue_entry_size(cap, es) != size)
+        return -EBADMSG;
+    bool add = !(flags & ZIPC_QUEUE_NO_AUX);
+    zipc_waitset_shm *ws = add ? zipc__waitset_open(seg, name, WS_COUNT) : lookup_waitsets(seg, name);
+    return make_handle(seg, off, cap, es, ws, zipc__owners_open(seg, name, add), out);
+}
+
+int zipc_queue_open(zipc_segment *seg, const char *name, size_t elem_size, zipc_queue **out)
+{
+    return zipc_queue_open_ex(seg, name, elem_size, 0, out);
+}
+
+void zipc_queue_close(zipc_queue *q)
+{
+    if (!q)
+        return;
+    zipc__own_detach(q->row);
+    free(q);
+}
+
+/* ---- the core: claim, copy, publish ------------------------------------- */
+
+static inline uint8_t *slot_data(zipc_queue *q, uint32_t counter)
+{
+    return q->data + (size_t)(counter & q->mask) * q->elem_size;
+}
+
+/* Producer: claim up to WANT consecutive free slots at tail with one CAS.
+ * A slot at counter c is free when seq == c. Returns the number claimed (0:
+ * full) and the first counter in *first. */
+static uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
+{
+    uint32_t t = zipc__load_relaxed_u32(&q->shm->tail);
+    for (;;) {
+        uint32_t m = 0;
+        int32_t d = 0;
+        for (; m < want; m++) {
+            /* A1: pairs with R2 in release_pop(): the consumer's copy-out of
+             * this slot is complete before we overwrite it. */
+            uint32_t s = zipc__load_acquire_u32(&q->seq[(t + m) & q->mask]);
+            d = (int32_t)(s - (t + m));
+            if (d != 0)
+                break;
+        }
+        if (m == 0 && d < 0)
+            return 0; /* the slot still holds an element of the previous round */
+        if (m == 0) {
+            t = zipc__load_relaxed_u32(&q->shm->tail); /* another producer moved on */
+            continue;
+        }
+        zipc__own_intent(q->row, ZIPC_OWN_PUSH, t, m);
+        ZIPC_CRASH_POINT(200); /* intent recorded, nothing claimed */
+        /* O1 (release): pairs with O2 in recover(): whoever sees the claim
+         * also sees the intent row that attributes it. */
+        if (zipc__cas_release_u32(&q->shm->tail, &t, t + m)) {
+            *first = t;
+            return m;
+        }
+    }
+}
+
+/* Consumer: claim up to WANT consecutive published slots at head (seq == c+1). */
+static uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
+{
+    uint32_t h = zipc__load_relaxed_u32(&q->shm->head);
+    for (;;) {
+        uint32_t m = 0;
+        int32_t d = 0;
+        for (; m < want; m++) {
+            /* A2: pairs with R1 in push_n(): the slot's bytes are visible once
+             * its seq says published. */
+            uint32_t s = zipc__load_acquire_u32(&q->seq[(h + m) & q->mask]);
+            d = (int32_t)(s - (h + m + 1));
+            if (d != 0)
+                break;
+        }
+        if (m == 0 && d < 0)
+            return 0; /* empty, or the next element is not published yet */
+        if (m == 0) {
+            h = zipc__load_relaxed_u32(&q->shm->head);
+            continue;
+        }
+        zipc__own_intent(q->row, ZIPC_OWN_POP, h, m);
+        ZIPC_CRASH_POINT(210); /* intent recorded, nothing taken */
+        /* O1 (release): as in claim_push. */
+        if (zipc__cas_release_u32(&q->shm->head, &h, h + m)) {
+            *first = h;
+            return m;
+        }
+    }
+}
+
+static int push_n(zipc_queue *q, const uint8_t *elems, uint32_t n)
+{
+    uint32_t t, m = claim_push(q, n, &t);
+    if (m == 0)
+        return -EAGAIN;
+    zipc__own_phase(q->row, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
+    ZIPC_CRASH_POINT(201); /* slots claimed, nothing written */
+    for (uint32_t j = 0; j < m; j++)
+        memcpy(slot_data(q, t + j), elems + (size_t)j * q->elem_size, q->elem_size);
+    zipc__own_phase(q->row, ZIPC_OWN_PUSH, ZIPC_OWN_COPIED);
+    ZIPC_CRASH_POINT(202); /* payload complete, not published */
+    for (uint32_t j = 0; j < m; j++) {
+        /* R1: pairs with A2 in claim_pop(): bytes before seq. */
+        zipc__store_release_u32(&q->seq[(t + j) & q->mask], t + j + 1);
+        if (j == 0)
+            ZIPC_CRASH_POINT(203); /* first slot published, the rest of a batch not */
+    }
+    zipc__own_idle(q->row);
+    if (q->ws)
+        zipc__waitset_notify(&q->ws[WS_NOT_EMPTY], (int32_t)m);
+    return (int)m;
+}
+
+static int pop_n(zipc_queue *q, uint8_t *elems, uint32_t n)
+{
+    uint32_t h, m = claim_pop(q, n, &h);
+    if (m == 0)
+        return -EAGAIN;
+    zipc__own_phase(q->row, ZIPC_OWN_POP, ZIPC_OWN_CLAIMED);
+    ZIPC_CRASH_POINT(211); /* slots taken, nothing read */
+    for (uint32_t j = 0; j < m; j++)
+        memcpy(elems + (size_t)j * q->elem_size, slot_data(q, h + j), q->elem_size);
+    zipc__own_phase(q->row, ZIPC_OWN_POP, ZIPC_OWN_COPIED);
+    ZIPC_CRASH_POINT(212); /* payload read, slots not released */
+    for (uint32_t j = 0; j < m; j++) {
+        /* R2: pairs with A1 in claim_push(): our reads before the slot is reused. */
+        zipc__store_release_u32(&q->seq[(h + j) & q->mask], h + j + q->capacity);
+        if (j == 0)
+            ZIPC_CRASH_POINT(213); /* first slot released, the rest of a batch not */
+    }
+    zipc__own_idle(q->row);
+    if (q->ws)
+        zipc__waitset_notify(&q->ws[WS_NOT_FULL], (int32_t)m);
+    return (int)m;
+}
+
+static int check_args(zipc_queue *q, const void *p)
+{
+    if (!q || !p)
+        return -EINVAL;
+    return q->readonly ? -EROFS : 0;
+}
+
+int zipc_queue_try_push(zipc_queue *q, const void *elem)
+{
+    int r = check_args(q, elem);
+    return r ? r : (r = push_n(q, elem, 1)) < 0 ? r : 0;
+}
+
+int zipc_queue_try_pop(zipc_queue *q, void *elem)
+{
+    int r = check_args(q, elem);
+    return r ? r : (r = pop_n(q, elem, 1)) < 0 ? r : 0;
+}
+
+int zipc_queue_try_push_batch(zipc_queue *q, const void *elems, uint32_t n)
+{
+    int r = check_args(q, elems);
+    if (r || n == 0)
+        return r;
+    return push_n(q, elems, n < q->capacity ? n : q->capacity);
+}
+
+int zipc_queue_try_pop_batch(zipc_queue *q, void *elems, uint32_t n)
+{
+    int r = check_args(q, elems);
+    if (r || n == 0)
+        return r;
+    return pop_n(q, elems, n < q->capacity ? n : q->capacity);
+}
+
+/* ---- blocking: the wait layer retries the try-operation ----------------- */
+
+struct wait_ctx {
+    zipc_queue *q;
+    void *elems;
+    uint32_t n;
+    bool push;
+};
+
+static int try_cb(void *p)
+{
+    struct wait_ctx *c = p;
+    return c->push ? push_n(c->q, c->elems, c->n) : pop_n(c->q, c->elems, c->n);
+}
+
+static int blocking(zipc_queue *q, void *elems, uint32_t n, bool push, int64_t timeout_ns)
+{
+    int r = check_args(q, elems);
+    if (r || n == 0)
+        return r;
+    struct wait_ctx c = {q, elems, n < q->capacity ? n : q->capacity, push};
+    r = try_cb(&c);
+    if (r != -EAGAIN)
+        return r;
+    zipc_waitset_shm *ws = q->ws ? &q->ws[push ? WS_NOT_FULL : WS_NOT_EMPTY] : NULL;
+    return zipc__wait_until(ws, try_cb, &c, timeout_ns);
+}
+
+int zipc_queue_push(zipc_queue *q, const void *elem, int64_t timeout_ns)
+{
+    int r = blocking(q, (void *)elem, 1, true, timeout_ns);
+    return r < 0 ? r : 0;
+}
+
+int zipc_queue_pop(zipc_queue *q, void *elem, int64_t timeout_ns)
+{
+    int r = blocking(q, elem, 1, false, timeout_ns);
+    return r < 0 ? r : 0;
+}
+
+int zipc_queue_push_batch(zipc_queue *q, const void *elems, uint32_t n, int64_t timeout_ns)
+{
+    return blocking(q, (void *)elems, n, true, timeout_ns);
+}
+
+int zipc_queue_pop_batch(zipc_queue *q, void *elems, uint32_t n, int64_t timeout_ns)
+{
+    return blocking(q, elems, n, false, timeout_ns);
+}
+
+/* ---- observers ------------------------------------------------------------ */
+
+uint32_t zipc_queue_size_approx(const zipc_queue *q)
+{
+    uint32_t h = zipc__load_relaxed_u32(&q->shm->head);
+    uint32_t t = zipc__load_relaxed_u32(&q->shm->tail);
+    int32_t d = (int32_t)(t - h);
+    return d <= 0 ? 0 : (uint32_t)d > q->capacity ? q->capacity : (uint32_t)d;
+}
+
+bool zipc_queue_empty_approx(const zipc_queue *q) { return zipc_queue_size_approx(q) == 0; }
+bool zipc_queue_full_approx(const zipc_queue *q) { return zipc_queue_size_approx(q) == q->capacity; }
+uint32_t zipc_queue_capacity(const zipc_queue *q) { return q->capacity; }
+size_t zipc_queue_elem_size(const zipc_queue *q) { return q->elem_size; }
+
+/* ---- crash detection and recovery (cold) ---------------------------------- */
+
+int zipc_queue_check(zipc_queue *q, zipc_queue_report *rep)
+{
+    if (!q || !rep)
+        return -EINVAL;
+    *rep = (zipc_queue_report){0};
+    /* O2 (acquire): pairs with O1: claims seen here have their rows visible. */
+    uint32_t h = zipc__load_acquire_u32(&q->shm->head);
+    uint32_t t = zipc__load_acquire_u32(&q->shm->tail);
+    rep->head = h;
+    rep->tail = t;
+    uint32_t ahead = (uint32_t)(t - h);
+    if ((int32_t)ahead < 0 || ahead > q->capacity)
+        ahead = 0; /* counters moved while we read them: nothing reliable to scan */
+    for (uint32_t c = h; c != h + ahead; c++)
+        if (zipc__load_acquire_u32(&q->seq[c & q->mask]) == c)
+            rep->inflight_push++;
+    /* Behind head: a slot whose seq is still c+1 was taken and not released. */
+    for (uint32_t k = 1; k <= q->capacity; k++) {
+        uint32_t c = h - k;
+        if (zipc__load_acquire_u32(&q->seq[c & q->mask]) == c + 1)
+            rep->inflight_pop++;
+    }
+    rep->dead_owners = zipc__own_count_dead(&q->owners, q->pid);
+    return 0;
+}
+
+/* A dead producer's claim: counters [first, first+count). Returns true when
+ * nothing of it is left to repair. */
+static bool recover_push(zipc_queue *q, const zipc_owner_row_shm *row, const zipc__own_claim *c,
+                         zipc_queue_report *rep)
+{
+    uint32_t tail = zipc__load_acquire_u32(&q->shm->tail); /* O2: pairs with O1 */
+    for (uint32_t j = 0; j < c->count && j < q->capacity; j++) {
+        uint32_t ctr = c->counter + j;
+        if ((int32_t)(tail - ctr) <= 0)
+            return true; /* never claimed: it died before its CAS */
+        zipc_atomic_u32 *sq = &q->seq[ctr & q->mask];
+        uint32_t s = zipc__load_acquire_u32(sq);
+        if (s != ctr)
+            continue; /* published (by it, or by a live producer that owned ctr) */
+        /* Unpublished and claimed. With phase PENDING the CAS may have been
+         * someone else's: a live claim on ctr means it is not ours to touch. */
+        if (c->phase == ZIPC_OWN_PENDING && zipc__own_live_claim(&q->owners, row, ZIPC_OWN_PUSH, ctr))
+            return false;
+        if (c->phase == ZIPC_OWN_COPIED) {
+            /* R1: the dead producer's bytes were complete (its COPIED store
+             * was a release, read with acquire in take_dead). */
+            if (zipc__cas_release_u32(sq, &s, ctr + 1))
+                rep->republished++;
+            continue;
+        }
+        /* Never filled: skip it the way a consumer would take it, once
+         * consumers have reached it (head == ctr, the consumers' view). */
+        uint32_t h = ctr;
+        /* O1 (release, acq on success): as a consumer's head CAS. */
+        if (!zipc__cas_acq_rel_u32(&q->shm->head, &h, ctr + 1))
+            return false; /* consumers are not there yet: pending */
+        /* R2: as release_pop: the slot is free for the next round. */
+        zipc__store_release_u32(sq, ctr + q->capacity);
+        rep->skipped++;
+    }
+    if (q->ws)
+        zipc__waitset_notify(&q->ws[WS_NOT_EMPTY], INT32_MAX);
+    return true;
+}
+
+/* A dead consumer's claim: counters [first, first+count). */
+static bool recover_pop(zipc_queue *q, const zipc_owner_row_shm *row, const zipc__own_claim *c,
+                        zipc_queue_report *rep)
+{
+    uint32_t head = zipc__load_acquire_u32(&q->shm->head); /* O2: pairs with O1 */
+    for (uint32_t j = 0; j < c->count && j < q->capacity; j++) {
+        uint32_t ctr = c->counter + j;
+        if ((int32_t)(head - ctr) <= 0)
+            return true; /* never taken */
+        zipc_atomic_u32 *sq = &q->seq[ctr & q->mask];
+        uint32_t s = zipc__load_acquire_u32(sq);
+        if (s != ctr + 1)
+            continue; /* released */
+        if (c->phase == ZIPC_OWN_PENDING && zipc__own_live_claim(&q->owners, row, ZIPC_OWN_POP, ctr))
+            return false;
+        /* R2: pairs with A1: the slot is free for the next round. */
+        if (zipc__cas_release_u32(sq, &s, ctr + q->capacity))
+            rep->released++;
+    }
+    if (q->ws)
+        zipc__waitset_notify(&q->ws[WS_NOT_FULL], INT32_MAX);
+    return true;
+}
+
+int zipc_queue_recover(zipc_queue *q, zipc_queue_report *report)
+{
+    zipc_queue_report local;
+    if (!q)
+        return -EINVAL;
+    if (q->readonly)
+        return -EROFS;
+    zipc_queue_report *rep = report ? report : &local;
+    zipc_queue_check(q, rep);
+    for (uint32_t i = 0; i < q->owners.nrows; i++) {
+        zipc_owner_row_shm *row = &q->owners.rows[i];
+        zipc__own_claim c;
+        if (!zipc__own_take_dead(row, q->pid, &c))
+            continue;
+        bool done = true;
+        if (c.phase != ZIPC_OWN_IDLE && c.op == ZIPC_OWN_PUSH)
+            done = recover_push(q, row, &c, rep);
+        else if (c.phase != ZIPC_OWN_IDLE && c.op == ZIPC_OWN_POP)
+            done = recover_pop(q, row, &c, rep);
+        if (done)
+            rep->rows_freed++;
+        else
+            rep->pending++;
+        zipc__own_put(row, &c, done);
+    }
+    return 0;
+}
