@@ -4,7 +4,10 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "segment_internal.h"
 
@@ -69,11 +72,31 @@ zipc__owners zipc__owners_open(zipc_segment *seg, const char *name, bool add)
     return r == 0 ? owners_in(seg, off, size) : none;
 }
 
+/* A zombie (killed, not yet reaped by its parent) never runs again: it counts
+ * as dead. Its state is the field after the last ')' of /proc/PID/stat. */
+static bool is_zombie(uint32_t pid)
+{
+    char path[48], buf[512];
+    snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = 0;
+    const char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' && rp[2] == 'Z';
+}
+
 bool zipc__pid_dead(uint32_t pid)
 {
     if (pid == 0 || pid > INT32_MAX)
         return false;
-    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+    if (kill((pid_t)pid, 0) != 0)
+        return errno == ESRCH;
+    return is_zombie(pid);
 }
 
 zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid)

@@ -1,0 +1,800 @@
+/* Queue: return codes, the format's bytes, wrap-around, blocking, stress,
+ * crash recovery. The stack has its own file; the byte-exact example of
+ * FORMAT.md section 4 (arr, q, s) lives here. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "payload.h"
+#include "queue_shm.h"
+#include "testhooks.h"
+
+#define SEC 1000000000LL
+#define MS 1000000LL
+
+static zipc_queue_shm *raw_queue(zipc_segment *seg, const char *name)
+{
+    zipc_entry_info info;
+    ZT_OK(zipc_segment_find(seg, name, &info));
+    return (zipc_queue_shm *)((uint8_t *)zipc_segment_base(seg) + info.offset);
+}
+
+static uint32_t *raw_seq(zipc_queue_shm *q)
+{
+    return (uint32_t *)((uint8_t *)q + zipc__queue_seq_offset(q->capacity, q->elem_size));
+}
+
+/* ---- return codes ------------------------------------------------------------ */
+
+ZTEST(queue_create_rounds_capacity_up_to_a_power_of_two, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q, *q2;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 5, &q));
+    ZT_EQ(zipc_queue_capacity(q), 8);
+    ZT_EQ(zipc_queue_elem_size(q), 8);
+    zipc_entry_info info;
+    ZT_OK(zipc_segment_find(seg, "q", &info));
+    ZT_EQ(info.size, 16 + 64 + 32);
+    ZT_OK(zipc_segment_find(seg, "q_wait", &info)); /* auxiliary entries */
+    ZT_EQ(info.size, 16);
+    ZT_OK(zipc_segment_find(seg, "q_own", &info));
+    ZT_OK(zipc_queue_open(seg, "q", 8, &q2));
+    ZT_EQ(zipc_queue_capacity(q2), 8);
+    ZT_OK(zipc_queue_create(seg, "one", 3, 1, &(zipc_queue *){0}));
+    ZT_OK(zipc_segment_find(seg, "one", &info));
+    ZT_EQ(info.size, 16 + 8 + 4); /* align8(1*3) */
+    zipc_queue_close(q);
+    zipc_queue_close(q2);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_create_rejects_bad_arguments_with_einval, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_ERR(zipc_queue_create(seg, "q", 0, 4, &q), -EINVAL);
+    ZT_ERR(zipc_queue_create(seg, "q", 4, 0, &q), -EINVAL);
+    ZT_ERR(zipc_queue_create(seg, "q", (size_t)UINT32_MAX + 1, 4, &q), -EINVAL);
+    ZT_ERR(zipc_queue_create(seg, "q", 4, (UINT32_C(1) << 31) + 1, &q), -EINVAL);
+    ZT_ERR(zipc_queue_create(NULL, "q", 4, 4, &q), -EINVAL);
+    ZT_ERR(zipc_queue_create(seg, "q", 4, 4, NULL), -EINVAL);
+    ZT_ERR(zipc_queue_create_ex(seg, "q", 4, 4, 0x80, &q), -EINVAL);
+    ZT_ERR(zipc_queue_create(seg, "", 4, 4, &q), -EINVAL);
+    ZT_ERR(zipc_queue_create(seg, "0123456789012345678901234567890123", 4, 4, &q), -ENAMETOOLONG);
+    ZT_ERR(zipc_queue_create(seg, "q", 4096, UINT32_C(1) << 20, &q), -ENOSPC);
+    ZT_EQ(zipc_segment_entry_count(seg), 0); /* nothing half-made */
+    ZT_OK(zipc_queue_create(seg, "q", 4, 4, &q));
+    ZT_ERR(zipc_queue_create(seg, "q", 4, 4, &(zipc_queue *){0}), -EEXIST);
+    ZT_EQ(zipc_segment_entry_count(seg), 3);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_open_rejects_wrong_or_corrupt_layouts_with_ebadmsg, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q, *o;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 8, &q));
+    ZT_ERR(zipc_queue_open(seg, "nope", 8, &o), -ENOENT);
+    ZT_ERR(zipc_queue_open(seg, "q", 4, &o), -EBADMSG);
+    ZT_ERR(zipc_queue_open(seg, "q", 0, &o), -EINVAL);
+    ZT_ERR(zipc_queue_open(seg, "q", 8, NULL), -EINVAL);
+    zipc_queue_shm *raw = raw_queue(seg, "q");
+    raw->capacity = 0;
+    ZT_ERR(zipc_queue_open(seg, "q", 8, &o), -EBADMSG);
+    raw->capacity = 6; /* not a power of two */
+    ZT_ERR(zipc_queue_open(seg, "q", 8, &o), -EBADMSG);
+    raw->capacity = 4; /* power of two, but the entry size says 8 */
+    ZT_ERR(zipc_queue_open(seg, "q", 8, &o), -EBADMSG);
+    raw->capacity = 8;
+    raw->elem_size = 4;
+    ZT_ERR(zipc_queue_open(seg, "q", 4, &o), -EBADMSG);
+    raw->elem_size = 8;
+    ZT_OK(zipc_queue_open(seg, "q", 8, &o));
+    ZT_OK(zipc_array_create(seg, "arr", 4, 4, &(zipc_array *){0}));
+    ZT_ERR(zipc_queue_open(seg, "arr", 4, &(zipc_queue *){0}), -EBADMSG);
+    zipc_queue_close(o);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_try_ops_return_eagain_when_empty_or_full_and_keep_fifo_order, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    uint64_t v;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 4, &q));
+    ZT_ERR(zipc_queue_try_pop(q, &v), -EAGAIN);
+    ZT_ASSERT(zipc_queue_empty_approx(q));
+    for (uint64_t i = 0; i < 4; i++)
+        ZT_OK(zipc_queue_try_push(q, &i));
+    ZT_ERR(zipc_queue_try_push(q, &v), -EAGAIN);
+    ZT_ASSERT(zipc_queue_full_approx(q));
+    ZT_EQ(zipc_queue_size_approx(q), 4);
+    for (uint64_t i = 0; i < 4; i++) {
+        ZT_OK(zipc_queue_try_pop(q, &v));
+        ZT_EQ_U64(v, i);
+    }
+    ZT_ERR(zipc_queue_try_pop(q, &v), -EAGAIN);
+    ZT_ERR(zipc_queue_try_pop(NULL, &v), -EINVAL);
+    ZT_ERR(zipc_queue_try_pop(q, NULL), -EINVAL);
+    ZT_ERR(zipc_queue_try_push(q, NULL), -EINVAL);
+    ZT_ERR(zipc_queue_push(q, NULL, 0), -EINVAL);
+    ZT_ERR(zipc_queue_pop(q, &v, 0), -ETIMEDOUT);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_batches_move_as_many_elements_as_fit_with_one_claim, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    uint64_t in[10], out[10];
+    for (int i = 0; i < 10; i++)
+        in[i] = 100 + (uint64_t)i;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 8, &q));
+    ZT_EQ(zipc_queue_try_push_batch(q, in, 0), 0);
+    ZT_EQ(zipc_queue_try_push_batch(q, in, 3), 3);
+    ZT_EQ(zipc_queue_try_push_batch(q, in + 3, 10), 5); /* only 5 free */
+    ZT_ERR(zipc_queue_try_push_batch(q, in, 1), -EAGAIN);
+    ZT_EQ(zipc_queue_try_pop_batch(q, out, 2), 2);
+    ZT_EQ(zipc_queue_try_pop_batch(q, out + 2, 10), 6);
+    for (int i = 0; i < 8; i++)
+        ZT_EQ_U64(out[i], in[i]);
+    ZT_ERR(zipc_queue_try_pop_batch(q, out, 4), -EAGAIN);
+    ZT_EQ(zipc_queue_push_batch(q, in, 4, SEC), 4);
+    ZT_EQ(zipc_queue_pop_batch(q, out, 10, SEC), 4);
+    ZT_ERR(zipc_queue_pop_batch(q, out, 10, 10 * MS), -ETIMEDOUT);
+    ZT_ERR(zipc_queue_try_pop_batch(q, NULL, 1), -EINVAL);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_writes_through_a_readonly_segment_return_erofs, ZT_FAST)
+{
+    zipc_segment *seg, *ro;
+    zipc_queue *q, *r;
+    uint64_t v = 1;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 4, &q));
+    ZT_OK(zipc_queue_try_push(q, &v));
+    ZT_OK(zipc_segment_open_ex(zt_name(NULL), ZIPC_SEGMENT_READONLY, &ro));
+    ZT_OK(zipc_queue_open(ro, "q", 8, &r));
+    ZT_ERR(zipc_queue_try_push(r, &v), -EROFS);
+    ZT_ERR(zipc_queue_try_pop(r, &v), -EROFS);
+    ZT_ERR(zipc_queue_pop(r, &v, 0), -EROFS);
+    ZT_ERR(zipc_queue_recover(r, NULL), -EROFS);
+    ZT_EQ(zipc_queue_size_approx(r), 1);
+    ZT_ERR(zipc_queue_create(ro, "q2", 8, 4, &(zipc_queue *){0}), -EROFS);
+    zipc_queue_close(r);
+    zipc_queue_close(q);
+    zipc_segment_close(ro);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_counters_wrap_past_2_pow_32_without_losing_order, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 8, &q));
+    zipc_queue_shm *raw = raw_queue(seg, "q");
+    uint32_t base = UINT32_MAX - 4, *seq = raw_seq(raw);
+    /* A queue that has moved 2^32 - 5 elements: slot of counter c holds seq c. */
+    for (uint32_t k = 0; k < 8; k++)
+        seq[(base + k) & 7] = base + k;
+    __atomic_store_n(&raw->head, base, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&raw->tail, base, __ATOMIC_SEQ_CST);
+    uint64_t next_in = 0, next_out = 0, v, batch[3];
+    for (int round = 0; round < 6; round++) {
+        while (zipc_queue_try_push(q, &next_in) == 0)
+            next_in++;
+        ZT_EQ(zipc_queue_size_approx(q), 8);
+        ZT_EQ(zipc_queue_try_pop_batch(q, batch, 3), 3);
+        for (int j = 0; j < 3; j++)
+            ZT_EQ_U64(batch[j], next_out++);
+        while (zipc_queue_try_pop(q, &v) == 0)
+            ZT_EQ_U64(v, next_out++);
+    }
+    ZT_EQ_U64(next_in, next_out);
+    ZT_ASSERT(__atomic_load_n(&raw->head, __ATOMIC_SEQ_CST) < 64); /* wrapped */
+    zipc_queue_report rep;
+    ZT_OK(zipc_queue_check(q, &rep));
+    ZT_EQ(rep.inflight_push + rep.inflight_pop, 0);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+/* ---- FORMAT.md section 4, byte for byte -------------------------------------- */
+
+static void put32(uint8_t *m, size_t off, uint32_t v) { memcpy(m + off, &v, 4); }
+static void put64(uint8_t *m, size_t off, uint64_t v) { memcpy(m + off, &v, 8); }
+
+static void check_format_example(zipc_segment *seg)
+{
+    enum { SIZE = 1 << 20 };
+    ZT_EQ_U64(zipc_segment_size(seg), SIZE);
+    uint8_t *want = calloc(1, SIZE);
+    ZT_ASSERT(want);
+    put32(want, 0, 0x5A49504D);
+    put32(want, 4, 2);
+    put32(want, 8, 3);
+    put32(want, 12, 64);
+    put64(want, 16, SIZE);
+    put64(want, 24, 0xD50);
+    const char *names[3] = {"arr", "q", "s"};
+    uint64_t offs[3] = {0xC20, 0xC50, 0xCC0}, sizes[3] = {48, 112, 144};
+    for (int i = 0; i < 3; i++) {
+        memcpy(want + 32 + 48 * i, names[i], strlen(names[i]));
+        put64(want, 32 + 48 * i + 32, offs[i]);
+        put64(want, 32 + 48 * i + 40, sizes[i]);
+    }
+    put64(want, 0xC20, 10);
+    for (uint32_t i = 0; i < 10; i++)
+        put32(want, 0xC28 + 4 * i, i * i);
+    put32(want, 0xC50, 1);
+    put32(want, 0xC54, 5);
+    put32(want, 0xC58, 8);
+    put32(want, 0xC5C, 8);
+    for (uint64_t i = 0; i < 5; i++)
+        put64(want, 0xC60 + 8 * i, 10 * (i + 1));
+    uint32_t qseq[8] = {8, 2, 3, 4, 5, 5, 6, 7};
+    for (int i = 0; i < 8; i++)
+        put32(want, 0xCA0 + 4 * i, qseq[i]);
+    put32(want, 0xCC0, 2);
+    put32(want, 0xCC4, 16);
+    put32(want, 0xCC8, 4);
+    for (uint32_t i = 0; i < 3; i++) {
+        put32(want, 0xCD0 + 4 * i, 7 + i);
+        put32(want, 0xD10 + 4 * i, 2);
+    }
+    const uint8_t *got = zipc_segment_base(seg);
+    for (size_t i = 0; i < SIZE; i++)
+        if (got[i] != want[i])
+            zt_fail(__FILE__, __LINE__, "byte 0x%zx is 0x%02x, FORMAT.md says 0x%02x", i, got[i],
+                    want[i]);
+    free(want);
+}
+
+ZTEST(format_example_of_section_4_matches_every_byte_of_the_segment, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_array *a;
+    zipc_queue *q;
+    zipc_stack *s;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 20, 64, &seg));
+    ZT_OK(zipc_array_create(seg, "arr", 4, 10, &a));
+    for (int32_t i = 0; i < 10; i++)
+        ZT_OK(zipc_array_set(a, (uint64_t)i, &(int32_t){i * i}));
+    ZT_OK(zipc_queue_create_ex(seg, "q", 8, 8, ZIPC_QUEUE_NO_AUX, &q));
+    for (int64_t v = 10; v <= 50; v += 10)
+        ZT_OK(zipc_queue_try_push(q, &v));
+    int64_t out;
+    ZT_OK(zipc_queue_try_pop(q, &out));
+    ZT_EQ(out, 10);
+    ZT_OK(zipc_stack_create_ex(seg, "s", 4, 16, ZIPC_STACK_NO_AUX, &s));
+    for (int32_t v = 7; v <= 9; v++)
+        ZT_OK(zipc_stack_try_push(s, &v));
+    check_format_example(seg);
+    zipc_array_close(a);
+    zipc_queue_close(q);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+ZTEST(format_fixture_example_program_writes_the_section_4_example, ZT_FAST)
+{
+    char prog[512];
+    snprintf(prog, sizeof(prog), "%s/format_fixture", ZIPC_EXAMPLES_DIR);
+    if (access(prog, X_OK) != 0)
+        zt_skip("%s not built (make examples)", prog);
+    const char *name = zt_name("fixture");
+    pid_t pid = fork();
+    ZT_ASSERT(pid >= 0);
+    if (pid == 0) {
+        execl(prog, prog, name, (char *)NULL);
+        _exit(127);
+    }
+    ZT_EQ(zt_wait(pid), 0);
+    zipc_segment *seg;
+    ZT_OK(zipc_segment_open(name, &seg));
+    check_format_example(seg);
+    zipc_segment_close(seg);
+}
+
+/* ---- blocking ---------------------------------------------------------------- */
+
+ZTEST(queue_pop_on_empty_times_out_after_the_timeout_using_almost_no_cpu, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    uint64_t v;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 4, &q));
+    int64_t t0 = zt_now_ns(), c0 = zt_cpu_ns();
+    ZT_ERR(zipc_queue_pop(q, &v, 300 * MS), -ETIMEDOUT);
+    int64_t wall = zt_now_ns() - t0, cpu = zt_cpu_ns() - c0;
+    printf("    pop timeout 300 ms: waited %.1f ms, cpu %.2f ms\n", wall / 1e6, cpu / 1e6);
+    ZT_ASSERT(wall >= 300 * MS);
+    ZT_ASSERT(wall < 3 * SEC);
+    ZT_ASSERT(cpu < 30 * MS); /* 10% of the wait would be far too much; idle is ~1% */
+    for (int i = 0; i < 4; i++)
+        ZT_OK(zipc_queue_try_push(q, &v));
+    t0 = zt_now_ns();
+    ZT_ERR(zipc_queue_push(q, &v, 50 * MS), -ETIMEDOUT);
+    ZT_ASSERT(zt_now_ns() - t0 >= 50 * MS);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+struct waker_arg {
+    const char *seg;
+    int fd;          /* write end: "about to block" */
+    bool push;       /* the blocked side pushes (queue full) */
+};
+
+/* Opens the queue, announces itself, blocks, and checks what it got. */
+static void blocked_worker(void *p)
+{
+    struct waker_arg *w = p;
+    zipc_segment *seg;
+    zipc_queue *q;
+    zipc_array *when;
+    ZT_OK(zipc_segment_open(w->seg, &seg));
+    ZT_OK(zipc_queue_open(seg, "q", 8, &q));
+    ZT_OK(zipc_array_open(seg, "when", 8, &when));
+    ZT_ASSERT(write(w->fd, "x", 1) == 1);
+    uint64_t v = 7, t;
+    int64_t c0 = zt_cpu_ns();
+    if (w->push)
+        ZT_OK(zipc_queue_push(q, &v, 20 * SEC));
+    else
+        ZT_OK(zipc_queue_pop(q, &v, 20 * SEC));
+    int64_t now = zt_now_ns();
+    ZT_OK(zipc_array_load_u64(when, 0, &t));
+    printf("    woken %.1f us after the peer's operation, blocked cpu %.2f ms\n",
+           (double)(now - (int64_t)t) / 1e3, (zt_cpu_ns() - c0) / 1e6);
+    if (!w->push)
+        ZT_EQ_U64(v, 42);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+static void wake_test(bool full)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    zipc_array *when;
+    int fds[2];
+    ZT_ASSERT(pipe(fds) == 0);
+    struct waker_arg w = {zt_name(NULL), fds[1], full};
+    ZT_OK(zipc_segment_create(w.seg, 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 2, &q));
+    ZT_OK(zipc_array_create(seg, "when", 8, 1, &when));
+    uint64_t v = 42;
+    if (full) {
+        ZT_OK(zipc_queue_try_push(q, &v));
+        ZT_OK(zipc_queue_try_push(q, &v));
+    }
+    pid_t pid = zt_fork(blocked_worker, &w);
+    char c;
+    ZT_ASSERT(read(fds[0], &c, 1) == 1);
+    /* No sleep needed: whether the worker sleeps yet or not, it must finish. */
+    ZT_OK(zipc_array_store_u64(when, 0, (uint64_t)zt_now_ns()));
+    if (full)
+        ZT_OK(zipc_queue_try_pop(q, &v));
+    else
+        ZT_OK(zipc_queue_try_push(q, &v));
+    zt_wait_ok(pid);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_push_wakes_a_consumer_blocked_on_empty, ZT_FAST) { wake_test(false); }
+ZTEST(queue_pop_wakes_a_producer_blocked_on_full, ZT_FAST) { wake_test(true); }
+
+static void foreign_consumer(void *p)
+{
+    struct waker_arg *w = p;
+    zipc_segment *seg;
+    zipc_queue *q;
+    zipc_array *when;
+    ZT_OK(zipc_segment_open(w->seg, &seg));
+    ZT_OK(zipc_queue_open(seg, "q", 8, &q));
+    ZT_OK(zipc_array_open(seg, "when", 8, &when));
+    ZT_ASSERT(write(w->fd, "x", 1) == 1);
+    uint64_t v, t;
+    ZT_OK(zipc_queue_pop(q, &v, 20 * SEC));
+    int64_t late = zt_now_ns();
+    ZT_OK(zipc_array_load_u64(when, 0, &t));
+    late -= (int64_t)t;
+    printf("    foreign push seen after %.2f ms (slice 10 ms)\n", late / 1e6);
+    ZT_EQ_U64(v, 0xF0F0);
+    ZT_ASSERT(late < 500 * MS); /* one 10 ms slice, with a loaded machine's slack */
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_blocked_pop_sees_a_push_by_a_peer_that_never_wakes_within_a_slice, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    zipc_array *when;
+    int fds[2];
+    ZT_ASSERT(pipe(fds) == 0);
+    struct waker_arg w = {zt_name(NULL), fds[1], false};
+    ZT_OK(zipc_segment_create(w.seg, 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 4, &q));
+    ZT_OK(zipc_array_create(seg, "when", 8, 1, &when));
+    pid_t pid = zt_fork(foreign_consumer, &w);
+    char c;
+    ZT_ASSERT(read(fds[0], &c, 1) == 1);
+    /* Act like another implementation: the format's push, no waitset. */
+    zipc_queue_shm *raw = raw_queue(seg, "q");
+    uint32_t t = __atomic_load_n(&raw->tail, __ATOMIC_ACQUIRE);
+    ZT_ASSERT(__atomic_compare_exchange_n(&raw->tail, &t, t + 1, false, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_ACQUIRE));
+    uint64_t v = 0xF0F0;
+    memcpy((uint8_t *)raw + ZIPC_QUEUE_HEADER + (t & 3) * 8, &v, 8);
+    ZT_OK(zipc_array_store_u64(when, 0, (uint64_t)zt_now_ns()));
+    __atomic_store_n(&raw_seq(raw)[t & 3], t + 1, __ATOMIC_RELEASE);
+    zt_wait_ok(pid);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+/* ---- stress: processes and threads ----------------------------------------------- */
+
+struct stress {
+    const char *seg;
+    uint32_t nprod, ncons;
+    uint64_t items;        /* per producer */
+    uint32_t id;           /* worker number within its role */
+    int crash_point;       /* >= 0: this worker dies there after crash_after ops */
+    uint64_t crash_after;
+};
+
+/* Shared control words ("ctl" Array<u64>): [0] consumed, [1] producers done. */
+enum { CTL_CONSUMED, CTL_DONE, CTL_N };
+
+static void open_all(const struct stress *s, zipc_segment **seg, zipc_queue **q, zipc_array **seen,
+                     zipc_array **ctl)
+{
+    ZT_OK(zipc_segment_open(s->seg, seg));
+    ZT_OK(zipc_queue_open(*seg, "q", sizeof(zt_payload), q));
+    ZT_OK(zipc_array_open(*seg, "seen", 4, seen));
+    ZT_OK(zipc_array_open(*seg, "ctl", 8, ctl));
+}
+
+static void producer(void *p)
+{
+    const struct stress *s = p;
+    zipc_segment *seg;
+    zipc_queue *q;
+    zipc_array *seen, *ctl;
+    open_all(s, &seg, &q, &seen, &ctl);
+    for (uint64_t i = 0; i < s->items; i++) {
+        if (s->crash_point >= 0 && i == s->crash_after)
+            zipc__crash_at = s->crash_point;
+        zt_payload pl = zt_payload_make(s->id, i);
+        int r;
+        while ((r = zipc_queue_push(q, &pl, 50 * MS)) == -ETIMEDOUT)
+            ZT_OK(zipc_queue_recover(q, NULL)); /* a dead consumer may hold a slot */
+        ZT_OK(r);
+    }
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+static void consume_one(const struct stress *s, zipc_array *seen, zipc_array *ctl,
+                        const zt_payload *pl, int64_t *last)
+{
+    ZT_ASSERT(zt_payload_ok(pl));
+    ZT_ASSERT(pl->producer < s->nprod && pl->seq < s->items);
+    ZT_ASSERT((int64_t)pl->seq > last[pl->producer]); /* per-producer FIFO */
+    last[pl->producer] = (int64_t)pl->seq;
+    uint32_t old;
+    ZT_OK(zipc_array_fetch_add_u32(seen, pl->producer * s->items + pl->seq, 1, &old));
+    if (old != 0)
+        zt_fail(__FILE__, __LINE__, "duplicate: producer %u seq %llu", pl->producer,
+                (unsigned long long)pl->seq);
+    ZT_OK(zipc_array_fetch_add_u64(ctl, CTL_CONSUMED, 1, NULL));
+}
+
+static void consumer(void *p)
+{
+    const struct stress *s = p;
+    zipc_segment *seg;
+    zipc_queue *q;
+    zipc_array *seen, *ctl;
+    open_all(s, &seg, &q, &seen, &ctl);
+    int64_t last[64];
+    for (int i = 0; i < 64; i++)
+        last[i] = -1;
+    uint64_t total = s->nprod * s->items, n = 0, got;
+    int64_t give_up = zt_now_ns() + 100 * SEC;
+    zt_payload batch[4];
+    for (;;) {
+        ZT_ASSERT(zt_now_ns() < give_up);
+        if (s->crash_point >= 0 && n == s->crash_after)
+            zipc__crash_at = s->crash_point;
+        /* Alternate single pops and batches: both paths see traffic. */
+        int r = (n & 1) ? zipc_queue_pop_batch(q, batch, 4, 20 * MS)
+                        : zipc_queue_pop(q, batch, 20 * MS);
+        if (r >= 0) {
+            int k = (n & 1) ? r : 1;
+            for (int j = 0; j < k; j++)
+                consume_one(s, seen, ctl, &batch[j], last);
+            n++;
+            continue;
+        }
+        ZT_ERR(r, -ETIMEDOUT);
+        zipc_queue_report rep;
+        ZT_OK(zipc_queue_recover(q, &rep));
+        ZT_OK(zipc_array_load_u64(ctl, CTL_CONSUMED, &got));
+        if (got == total)
+            break;
+        uint64_t done;
+        ZT_OK(zipc_array_load_u64(ctl, CTL_DONE, &done));
+        ZT_OK(zipc_queue_check(q, &rep));
+        if (done && rep.head == rep.tail && rep.inflight_pop == 0 && rep.dead_owners == 0)
+            break; /* crash runs: everything that can arrive has arrived */
+    }
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+static void *producer_thread(void *p) { producer(p); return NULL; }
+static void *consumer_thread(void *p) { consumer(p); return NULL; }
+
+static void setup(struct stress *base, uint32_t cap)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    zipc_array *a;
+    ZT_OK(zipc_segment_create(base->seg, (1 << 20) + base->nprod * base->items * 4, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", sizeof(zt_payload), cap, &q));
+    ZT_OK(zipc_array_create(seg, "seen", 4, base->nprod * base->items, &a));
+    zipc_array_close(a);
+    ZT_OK(zipc_array_create(seg, "ctl", 8, CTL_N, &a));
+    zipc_array_close(a);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+/* Missing elements after a run: 0 unless a process died. */
+static uint64_t count_missing(const struct stress *base, int victim_producer, uint64_t victim_sent)
+{
+    zipc_segment *seg;
+    zipc_array *seen;
+    ZT_OK(zipc_segment_open(base->seg, &seg));
+    ZT_OK(zipc_array_open(seg, "seen", 4, &seen));
+    uint64_t missing = 0;
+    for (uint32_t p = 0; p < base->nprod; p++)
+        for (uint64_t i = 0; i < base->items; i++) {
+            uint32_t v;
+            ZT_OK(zipc_array_load_u32(seen, p * base->items + i, &v));
+            ZT_ASSERT(v <= 1);
+            bool never_sent = (int)p == victim_producer && i >= victim_sent;
+            if (v == 0 && !never_sent)
+                missing++;
+            if (v == 1 && never_sent)
+                ZT_ASSERT(i == victim_sent); /* only its in-flight element may appear */
+        }
+    zipc_array_close(seen);
+    zipc_segment_close(seg);
+    return missing;
+}
+
+static void run_processes(uint32_t nprod, uint32_t ncons, uint64_t items, uint32_t cap)
+{
+    struct stress base = {zt_name(NULL), nprod, ncons, items, 0, -1, 0}, w[64];
+    setup(&base, cap);
+    printf("    %u producers x %llu items, %u consumers, capacity %u\n", nprod,
+           (unsigned long long)items, ncons, cap);
+    pid_t pids[64];
+    for (uint32_t i = 0; i < nprod + ncons; i++) {
+        w[i] = base;
+        w[i].id = i < nprod ? i : i - nprod;
+        pids[i] = zt_fork(i < nprod ? producer : consumer, &w[i]);
+    }
+    for (uint32_t i = 0; i < nprod + ncons; i++)
+        zt_wait_ok(pids[i]);
+    ZT_EQ(count_missing(&base, -1, 0), 0);
+}
+
+ZTEST(queue_processes_lose_duplicate_tear_and_reorder_nothing, ZT_MEDIUM)
+{
+    run_processes(2, 2, zt_env_u64("ZIPC_STRESS_ITEMS", 20000), 64);
+}
+
+ZTEST(queue_oversubscribed_processes_lose_nothing, ZT_MEDIUM)
+{
+    run_processes(5, 5, zt_env_u64("ZIPC_STRESS_ITEMS", 20000) / 8, 8);
+}
+
+ZTEST(queue_threads_over_two_mappings_lose_nothing, ZT_MEDIUM)
+{
+    uint64_t items = zt_env_u64("ZIPC_STRESS_ITEMS", 20000) / 2;
+    struct stress base = {zt_name(NULL), 2, 2, items, 0, -1, 0}, p[2], c[2];
+    setup(&base, 16);
+    for (uint32_t i = 0; i < 2; i++) {
+        p[i] = c[i] = base;
+        p[i].id = c[i].id = i;
+    }
+    pthread_t th[4];
+    for (int i = 0; i < 2; i++) {
+        ZT_ASSERT(pthread_create(&th[i], NULL, producer_thread, &p[i]) == 0);
+        ZT_ASSERT(pthread_create(&th[2 + i], NULL, consumer_thread, &c[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    ZT_EQ(count_missing(&base, -1, 0), 0);
+}
+
+/* ---- crashes --------------------------------------------------------------------- */
+
+struct victim {
+    const char *seg;
+    int point;
+    bool batch;
+};
+
+static void victim_op(void *p)
+{
+    const struct victim *v = p;
+    zipc_segment *seg;
+    zipc_queue *q;
+    ZT_OK(zipc_segment_open(v->seg, &seg));
+    ZT_OK(zipc_queue_open(seg, "q", 8, &q));
+    uint64_t in[2] = {3, 4}, out[2];
+    zipc__crash_at = v->point;
+    if (v->point < 210)
+        ZT_EQ(zipc_queue_try_push_batch(q, in, 2), 2);
+    else if (v->batch)
+        ZT_EQ(zipc_queue_try_pop_batch(q, out, 2), 2);
+    else
+        ZT_OK(zipc_queue_try_pop(q, out));
+    zt_fail(__FILE__, __LINE__, "crash point %d not reached", v->point);
+}
+
+/* Kill a process at POINT inside an operation on a queue holding 0, 1, 2;
+ * then check, recover, and verify what survives. */
+static void crash_at_point(int point, bool batch)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    char suffix[32];
+    snprintf(suffix, sizeof(suffix), "crash%d%c", point, batch ? 'b' : 's');
+    struct victim v = {zt_name(suffix), point, batch};
+    ZT_OK(zipc_segment_create(v.seg, 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 8, &q));
+    for (uint64_t i = 0; i < 3; i++)
+        ZT_OK(zipc_queue_try_push(q, &i));
+    ZT_EQ(zt_wait(zt_fork(victim_op, &v)), 128 + SIGKILL);
+    zipc_queue_report rep;
+    ZT_OK(zipc_queue_check(q, &rep));
+    ZT_EQ(rep.dead_owners, 1);
+    /* Survivors never hang: a blocked call returns by its deadline. */
+    uint64_t x;
+    int64_t t0 = zt_now_ns();
+    if (point >= 210)
+        for (int i = 0; i < 8 && zipc_queue_try_push(q, &(uint64_t){99}) == 0; i++)
+            ;
+    int r = point >= 210 ? zipc_queue_push(q, &x, 30 * MS) : 0;
+    ZT_ASSERT(r == 0 || r == -ETIMEDOUT);
+    ZT_ASSERT(zt_now_ns() - t0 < 5 * SEC);
+    /* Recover, draining whatever a pending repair waits for. */
+    uint64_t got[16];
+    int n = 0;
+    for (int round = 0; round < 4; round++) {
+        ZT_OK(zipc_queue_recover(q, &rep));
+        while (n < 16 && zipc_queue_try_pop(q, &got[n]) == 0)
+            n++;
+        if (rep.pending == 0)
+            break;
+    }
+    ZT_EQ(rep.pending, 0);
+    ZT_OK(zipc_queue_check(q, &rep));
+    ZT_EQ(rep.dead_owners, 0);
+    ZT_EQ(rep.inflight_push + rep.inflight_pop, 0);
+    /* What came out: an increasing run, no duplicates, and the loss allowed. */
+    int real = 0;
+    for (int i = 0; i < n; i++) {
+        if (got[i] == 99)
+            continue;
+        ZT_ASSERT(real == 0 || got[i] > got[real - 1]);
+        got[real++] = got[i];
+    }
+    /* Push: a claim never filled is skipped, a filled one published. Pop:
+     * what the victim had taken is gone (1 element, or its batch of 2). */
+    int want = point == 202 || point == 203 ? 5 : point <= 210 ? 3 : batch ? 1 : 2;
+    ZT_EQ(real, want);
+    /* Every slot works again, across several rounds. */
+    for (uint64_t i = 0; i < 40; i++) {
+        ZT_OK(zipc_queue_try_push(q, &i));
+        ZT_OK(zipc_queue_try_pop(q, &x));
+        ZT_EQ_U64(x, i);
+    }
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+    zipc_segment_unlink(v.seg);
+}
+
+ZTEST(queue_process_killed_at_each_crash_point_is_detected_and_recovered, ZT_FAST)
+{
+    static const int points[] = {200, 201, 202, 203, 210, 211, 212};
+    for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+        printf("    crash point %d\n", points[i]);
+        crash_at_point(points[i], false);
+        if (points[i] >= 210)
+            crash_at_point(points[i], true);
+    }
+    crash_at_point(213, true);
+}
+
+/* Live producers and consumers keep going while one of them is killed
+ * mid-operation; survivors recover and finish without hanging. */
+static void crash_with_live_peers(int point, bool victim_is_producer)
+{
+    uint64_t items = zt_env_u64("ZIPC_CRASH_ITEMS", 3000);
+    char suffix[32];
+    snprintf(suffix, sizeof(suffix), "live%d", point);
+    struct stress base = {zt_name(suffix), 3, 2, items, 0, -1, 0}, w[8];
+    setup(&base, 8);
+    pid_t pids[8];
+    int n = 0;
+    uint64_t after = items / 3;
+    for (uint32_t i = 0; i < 3; i++, n++) {
+        w[n] = base;
+        w[n].id = i;
+        if (victim_is_producer && i == 2) {
+            w[n].crash_point = point;
+            w[n].crash_after = after;
+        }
+        pids[n] = zt_fork(producer, &w[n]);
+    }
+    for (uint32_t i = 0; i < 3; i++, n++) {
+        w[n] = base;
+        w[n].id = i;
+        if (!victim_is_producer && i == 2) {
+            w[n].crash_point = point;
+            w[n].crash_after = after / 4;
+        }
+        pids[n] = zt_fork(consumer, &w[n]);
+    }
+    for (int i = 0; i < 3; i++) {
+        int st = zt_wait(pids[i]);
+        ZT_ASSERT(st == 0 || (victim_is_producer && i == 2 && st == 128 + SIGKILL));
+    }
+    zipc_segment *seg;
+    zipc_array *ctl;
+    ZT_OK(zipc_segment_open(base.seg, &seg));
+    ZT_OK(zipc_array_open(seg, "ctl", 8, &ctl));
+    ZT_OK(zipc_array_store_u64(ctl, CTL_DONE, 1));
+    for (int i = 3; i < 6; i++) {
+        int st = zt_wait(pids[i]);
+        ZT_ASSERT(st == 0 || (!victim_is_producer && i == 5 && st == 128 + SIGKILL));
+    }
+    uint64_t missing = count_missing(&base, victim_is_producer ? 2 : -1, after);
+    printf("    point %d: %llu element(s) lost\n", point, (unsigned long long)missing);
+    ZT_ASSERT(missing <= (victim_is_producer ? 0u : 4u)); /* a killed consumer: its one batch */
+    zipc_array_close(ctl);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_survivors_recover_and_finish_when_a_peer_is_killed_mid_operation, ZT_MEDIUM)
+{
+    crash_with_live_peers(201, true);
+    crash_with_live_peers(202, true);
+    crash_with_live_peers(211, false);
+    crash_with_live_peers(212, false);
+}
