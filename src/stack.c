@@ -318,7 +318,8 @@ int zipc_stack_try_peek(zipc_stack *s, void *elem)
              * READY and top stayed put around the copy. */
             if (zipc__load_acquire_u32(&s->state[t]) == ZIPC_SLOT_READY) { /* A4 */
                 memcpy(elem, slot(s, (uint32_t)t), s->elem_size);
-                zipc__fence_acquire(); /* orders the copy before the re-checks */
+                /* Seqlock read side: the copy completes before the re-checks. */
+                zipc__fence_acquire();
                 if (zipc__load_relaxed_u32(&s->state[t]) == ZIPC_SLOT_READY &&
                     zipc__load_relaxed_i32(&s->shm->top) == t)
                     return 0;

@@ -460,6 +460,7 @@ struct stress {
     uint32_t id;           /* worker number within its role */
     int crash_point;       /* >= 0: this worker dies there after crash_after ops */
     uint64_t crash_after;
+    zipc_segment *shared;  /* threads sharing one mapping: use it, do not close it */
 };
 
 /* Shared control words ("ctl" Array<u64>): [0] consumed, [1] producers done. */
@@ -468,7 +469,9 @@ enum { CTL_CONSUMED, CTL_DONE, CTL_N };
 static void open_all(const struct stress *s, zipc_segment **seg, zipc_queue **q, zipc_array **seen,
                      zipc_array **ctl)
 {
-    ZT_OK(zipc_segment_open(s->seg, seg));
+    *seg = s->shared;
+    if (!*seg)
+        ZT_OK(zipc_segment_open(s->seg, seg));
     ZT_OK(zipc_queue_open(*seg, "q", sizeof(zt_payload), q));
     ZT_OK(zipc_array_open(*seg, "seen", 4, seen));
     ZT_OK(zipc_array_open(*seg, "ctl", 8, ctl));
@@ -491,7 +494,8 @@ static void producer(void *p)
         ZT_OK(r);
     }
     zipc_queue_close(q);
-    zipc_segment_close(seg);
+    if (!s->shared)
+        zipc_segment_close(seg);
 }
 
 static void consume_one(const struct stress *s, zipc_array *seen, zipc_array *ctl,
@@ -549,7 +553,8 @@ static void consumer(void *p)
             break; /* crash runs: everything that can arrive has arrived */
     }
     zipc_queue_close(q);
-    zipc_segment_close(seg);
+    if (!s->shared)
+        zipc_segment_close(seg);
 }
 
 static void *producer_thread(void *p) { producer(p); return NULL; }
@@ -596,7 +601,7 @@ static uint64_t count_missing(const struct stress *base, int victim_producer, ui
 
 static void run_processes(uint32_t nprod, uint32_t ncons, uint64_t items, uint32_t cap)
 {
-    struct stress base = {zt_name(NULL), nprod, ncons, items, 0, -1, 0}, w[64];
+    struct stress base = {zt_name(NULL), nprod, ncons, items, 0, -1, 0, NULL}, w[64];
     setup(&base, cap);
     printf("    %u producers x %llu items, %u consumers, capacity %u\n", nprod,
            (unsigned long long)items, ncons, cap);
@@ -613,19 +618,25 @@ static void run_processes(uint32_t nprod, uint32_t ncons, uint64_t items, uint32
 
 ZTEST(queue_processes_lose_duplicate_tear_and_reorder_nothing, ZT_MEDIUM)
 {
-    run_processes(2, 2, zt_env_u64("ZIPC_STRESS_ITEMS", 20000), 64);
+    run_processes(2, 2, zt_env_u64("ZIPC_STRESS_ITEMS", 100000), 64);
 }
 
 ZTEST(queue_oversubscribed_processes_lose_nothing, ZT_MEDIUM)
 {
-    run_processes(5, 5, zt_env_u64("ZIPC_STRESS_ITEMS", 20000) / 8, 8);
+    run_processes(5, 5, zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / 8, 8);
 }
 
-ZTEST(queue_threads_over_two_mappings_lose_nothing, ZT_MEDIUM)
+/* Each thread opens the segment itself (one mapping per thread), or all
+ * share one mapping (SHARED): there TSan sees every access at one address. */
+static void run_threads(bool shared)
 {
-    uint64_t items = zt_env_u64("ZIPC_STRESS_ITEMS", 20000) / 2;
-    struct stress base = {zt_name(NULL), 2, 2, items, 0, -1, 0}, p[2], c[2];
+    uint64_t items = zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / (shared ? 10 : 2);
+    struct stress base = {zt_name(NULL), 2, 2, items, 0, -1, 0, NULL}, p[2], c[2];
     setup(&base, 16);
+    zipc_segment *seg = NULL;
+    if (shared)
+        ZT_OK(zipc_segment_open(base.seg, &seg));
+    base.shared = seg;
     for (uint32_t i = 0; i < 2; i++) {
         p[i] = c[i] = base;
         p[i].id = c[i].id = i;
@@ -638,7 +649,11 @@ ZTEST(queue_threads_over_two_mappings_lose_nothing, ZT_MEDIUM)
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
     ZT_EQ(count_missing(&base, -1, 0), 0);
+    zipc_segment_close(seg);
 }
+
+ZTEST(queue_threads_over_separate_mappings_lose_nothing, ZT_MEDIUM) { run_threads(false); }
+ZTEST(queue_threads_sharing_one_mapping_lose_nothing, ZT_MEDIUM) { run_threads(true); }
 
 /* ---- crashes --------------------------------------------------------------------- */
 
@@ -748,7 +763,7 @@ static void crash_with_live_peers(int point, bool victim_is_producer)
     uint64_t items = zt_env_u64("ZIPC_CRASH_ITEMS", 3000);
     char suffix[32];
     snprintf(suffix, sizeof(suffix), "live%d", point);
-    struct stress base = {zt_name(suffix), 3, 2, items, 0, -1, 0}, w[8];
+    struct stress base = {zt_name(suffix), 3, 2, items, 0, -1, 0, NULL}, w[8];
     setup(&base, 8);
     pid_t pids[8];
     int n = 0;

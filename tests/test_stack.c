@@ -1,0 +1,536 @@
+/* Stack: return codes, LIFO, bounded claims (-EBUSY), blocking, stress, crash
+ * recovery. (The byte-exact FORMAT.md example, which includes "s", is in
+ * test_queue.c.) */
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "payload.h"
+#include "stack_shm.h"
+#include "testhooks.h"
+
+#define SEC 1000000000LL
+#define MS 1000000LL
+
+static zipc_stack_shm *raw_stack(zipc_segment *seg, const char *name)
+{
+    zipc_entry_info info;
+    ZT_OK(zipc_segment_find(seg, name, &info));
+    return (zipc_stack_shm *)((uint8_t *)zipc_segment_base(seg) + info.offset);
+}
+
+static uint32_t *raw_state(zipc_stack_shm *s)
+{
+    return (uint32_t *)((uint8_t *)s + zipc__stack_state_offset(s->capacity, s->elem_size));
+}
+
+ZTEST(stack_create_and_open_reject_bad_arguments_and_layouts, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_stack *s, *o;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_ERR(zipc_stack_create(seg, "s", 0, 4, &s), -EINVAL);
+    ZT_ERR(zipc_stack_create(seg, "s", 4, 0, &s), -EINVAL);
+    ZT_ERR(zipc_stack_create(seg, "s", (size_t)UINT32_MAX + 1, 4, &s), -EINVAL);
+    ZT_ERR(zipc_stack_create(seg, "s", 4, UINT32_C(1) << 31, &s), -EINVAL);
+    ZT_ERR(zipc_stack_create_ex(seg, "s", 4, 4, 0x10, &s), -EINVAL);
+    ZT_ERR(zipc_stack_create(seg, "s", 4096, 1 << 20, &s), -ENOSPC);
+    ZT_EQ(zipc_segment_entry_count(seg), 0);
+    ZT_OK(zipc_stack_create(seg, "s", 4, 5, &s)); /* no power-of-two rule */
+    ZT_EQ(zipc_stack_capacity(s), 5);
+    ZT_EQ(zipc_stack_elem_size(s), 4);
+    ZT_ERR(zipc_stack_create(seg, "s", 4, 5, &o), -EEXIST);
+    zipc_entry_info info;
+    ZT_OK(zipc_segment_find(seg, "s", &info));
+    ZT_EQ(info.size, 16 + 24 + 20);
+    ZT_ERR(zipc_stack_open(seg, "none", 4, &o), -ENOENT);
+    ZT_ERR(zipc_stack_open(seg, "s", 8, &o), -EBADMSG);
+    zipc_stack_shm *raw = raw_stack(seg, "s");
+    raw->top = 5; /* out of range */
+    ZT_ERR(zipc_stack_open(seg, "s", 4, &o), -EBADMSG);
+    raw->top = -1;
+    raw->capacity = 0;
+    ZT_ERR(zipc_stack_open(seg, "s", 4, &o), -EBADMSG);
+    raw->capacity = 6; /* entry size says 5 */
+    ZT_ERR(zipc_stack_open(seg, "s", 4, &o), -EBADMSG);
+    raw->capacity = 5;
+    ZT_OK(zipc_stack_open(seg, "s", 4, &o));
+    zipc_stack_close(o);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+ZTEST(stack_is_lifo_and_returns_eagain_when_empty_or_full, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_stack *s;
+    int32_t v;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_stack_create(seg, "s", 4, 3, &s));
+    ZT_ERR(zipc_stack_try_pop(s, &v), -EAGAIN);
+    ZT_ERR(zipc_stack_try_peek(s, &v), -EAGAIN);
+    ZT_ASSERT(zipc_stack_empty_approx(s));
+    for (int32_t i = 1; i <= 3; i++)
+        ZT_OK(zipc_stack_try_push(s, &i));
+    ZT_ERR(zipc_stack_try_push(s, &v), -EAGAIN);
+    ZT_ASSERT(zipc_stack_full_approx(s));
+    ZT_OK(zipc_stack_try_peek(s, &v));
+    ZT_EQ(v, 3);
+    ZT_EQ(zipc_stack_size_approx(s), 3);
+    for (int32_t i = 3; i >= 1; i--) {
+        ZT_OK(zipc_stack_try_pop(s, &v));
+        ZT_EQ(v, i);
+    }
+    ZT_ERR(zipc_stack_pop(s, &v, 10 * MS), -ETIMEDOUT);
+    int32_t in[5] = {10, 11, 12, 13, 14}, out[5];
+    ZT_EQ(zipc_stack_try_push_batch(s, in, 5), 3);
+    ZT_ERR(zipc_stack_try_push_batch(s, in, 1), -EAGAIN);
+    ZT_EQ(zipc_stack_try_pop_batch(s, out, 5), 3);
+    ZT_EQ(out[0], 12);
+    ZT_EQ(out[2], 10);
+    ZT_ERR(zipc_stack_try_pop_batch(s, out, 2), -EAGAIN);
+    ZT_EQ(zipc_stack_try_pop_batch(s, out, 0), 0);
+    ZT_ERR(zipc_stack_try_push(NULL, &v), -EINVAL);
+    ZT_ERR(zipc_stack_try_pop(s, NULL), -EINVAL);
+    ZT_ERR(zipc_stack_try_peek(s, NULL), -EINVAL);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+ZTEST(stack_slot_held_by_a_stuck_peer_returns_ebusy_and_changes_nothing, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_stack *s;
+    int32_t v = 1;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_stack_create(seg, "s", 4, 4, &s));
+    ZT_OK(zipc_stack_try_push(s, &v));
+    zipc_stack_shm *raw = raw_stack(seg, "s");
+    uint32_t *st = raw_state(raw);
+    st[0] = ZIPC_SLOT_WRITING; /* a pusher that never finishes */
+    ZT_ERR(zipc_stack_try_pop(s, &v), -EBUSY);
+    ZT_ERR(zipc_stack_try_peek(s, &v), -EBUSY);
+    int64_t t0 = zt_now_ns();
+    ZT_ERR(zipc_stack_pop(s, &v, 30 * MS), -EBUSY);
+    ZT_ASSERT(zt_now_ns() - t0 >= 30 * MS);
+    ZT_EQ(raw->top, 0);
+    st[0] = ZIPC_SLOT_READY;
+    st[1] = ZIPC_SLOT_READING; /* a popper that never finishes, above top */
+    ZT_ERR(zipc_stack_try_push(s, &v), -EBUSY);
+    ZT_ERR(zipc_stack_push(s, &v, 10 * MS), -EBUSY);
+    ZT_EQ(raw->top, 0);
+    st[1] = ZIPC_SLOT_EMPTY;
+    ZT_OK(zipc_stack_try_push(s, &v));
+    raw->top = 9; /* corrupt */
+    ZT_ERR(zipc_stack_try_push(s, &v), -EBADMSG);
+    ZT_ERR(zipc_stack_try_pop(s, &v), -EBADMSG);
+    raw->top = 1;
+    zipc_stack_report rep;
+    ZT_OK(zipc_stack_check(s, &rep));
+    ZT_EQ(rep.inflight, 0);
+    ZT_EQ(rep.top, 1);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+ZTEST(stack_writes_through_a_readonly_segment_return_erofs_but_peek_works, ZT_FAST)
+{
+    zipc_segment *seg, *ro;
+    zipc_stack *s, *r;
+    int32_t v = 5;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_stack_create(seg, "s", 4, 4, &s));
+    ZT_OK(zipc_stack_try_push(s, &v));
+    ZT_OK(zipc_segment_open_ex(zt_name(NULL), ZIPC_SEGMENT_READONLY, &ro));
+    ZT_OK(zipc_stack_open(ro, "s", 4, &r));
+    ZT_ERR(zipc_stack_try_push(r, &v), -EROFS);
+    ZT_ERR(zipc_stack_try_pop(r, &v), -EROFS);
+    ZT_ERR(zipc_stack_pop(r, &v, 0), -EROFS);
+    ZT_ERR(zipc_stack_recover(r, NULL), -EROFS);
+    v = 0;
+    ZT_OK(zipc_stack_try_peek(r, &v));
+    ZT_EQ(v, 5);
+    zipc_stack_close(r);
+    zipc_stack_close(s);
+    zipc_segment_close(ro);
+    zipc_segment_close(seg);
+}
+
+struct blocked {
+    const char *seg;
+    int fd;
+};
+
+static void blocked_popper(void *p)
+{
+    struct blocked *b = p;
+    zipc_segment *seg;
+    zipc_stack *s;
+    ZT_OK(zipc_segment_open(b->seg, &seg));
+    ZT_OK(zipc_stack_open(seg, "s", 4, &s));
+    ZT_ASSERT(write(b->fd, "x", 1) == 1);
+    int32_t v;
+    int64_t c0 = zt_cpu_ns();
+    ZT_OK(zipc_stack_pop(s, &v, 20 * SEC));
+    ZT_EQ(v, 77);
+    ZT_ASSERT(zt_cpu_ns() - c0 < 500 * MS);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+ZTEST(stack_push_wakes_a_popper_blocked_on_empty, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_stack *s;
+    int fds[2];
+    ZT_ASSERT(pipe(fds) == 0);
+    struct blocked b = {zt_name(NULL), fds[1]};
+    ZT_OK(zipc_segment_create(b.seg, 1 << 16, 0, &seg));
+    ZT_OK(zipc_stack_create(seg, "s", 4, 4, &s));
+    pid_t pid = zt_fork(blocked_popper, &b);
+    char c;
+    ZT_ASSERT(read(fds[0], &c, 1) == 1);
+    ZT_OK(zipc_stack_try_push(s, &(int32_t){77}));
+    zt_wait_ok(pid);
+    int64_t t0 = zt_now_ns(), c0 = zt_cpu_ns();
+    int32_t v;
+    ZT_ERR(zipc_stack_pop(s, &v, 200 * MS), -ETIMEDOUT);
+    ZT_ASSERT(zt_now_ns() - t0 >= 200 * MS);
+    ZT_ASSERT(zt_cpu_ns() - c0 < 30 * MS);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+/* ---- stress ----------------------------------------------------------------------- */
+
+struct stress {
+    const char *seg;
+    uint32_t nprod;
+    uint64_t items;
+    uint32_t id;
+    int crash_point;
+    uint64_t crash_after;
+    zipc_segment *shared;  /* threads sharing one mapping: use it, do not close it */
+};
+
+enum { CTL_CONSUMED, CTL_DONE, CTL_N };
+
+static void open_all(const struct stress *w, zipc_segment **seg, zipc_stack **s, zipc_array **seen,
+                     zipc_array **ctl)
+{
+    *seg = w->shared;
+    if (!*seg)
+        ZT_OK(zipc_segment_open(w->seg, seg));
+    ZT_OK(zipc_stack_open(*seg, "s", sizeof(zt_payload), s));
+    ZT_OK(zipc_array_open(*seg, "seen", 4, seen));
+    ZT_OK(zipc_array_open(*seg, "ctl", 8, ctl));
+}
+
+static void pusher(void *p)
+{
+    const struct stress *w = p;
+    zipc_segment *seg;
+    zipc_stack *s;
+    zipc_array *seen, *ctl;
+    open_all(w, &seg, &s, &seen, &ctl);
+    for (uint64_t i = 0; i < w->items; i++) {
+        if (w->crash_point >= 0 && i == w->crash_after)
+            zipc__crash_at = w->crash_point;
+        zt_payload pl = zt_payload_make(w->id, i);
+        int r;
+        while ((r = zipc_stack_push(s, &pl, 50 * MS)) == -ETIMEDOUT || r == -EBUSY)
+            ZT_OK(zipc_stack_recover(s, NULL));
+        ZT_OK(r);
+    }
+    zipc_stack_close(s);
+    if (!w->shared)
+        zipc_segment_close(seg);
+}
+
+static void popper(void *p)
+{
+    const struct stress *w = p;
+    zipc_segment *seg;
+    zipc_stack *s;
+    zipc_array *seen, *ctl;
+    open_all(w, &seg, &s, &seen, &ctl);
+    uint64_t total = w->nprod * w->items, n = 0, got, done;
+    int64_t give_up = zt_now_ns() + 100 * SEC;
+    for (;; n++) {
+        ZT_ASSERT(zt_now_ns() < give_up);
+        if (w->crash_point >= 0 && n == w->crash_after)
+            zipc__crash_at = w->crash_point;
+        zt_payload pl;
+        int r = zipc_stack_pop(s, &pl, 20 * MS);
+        if (r == 0) {
+            ZT_ASSERT(zt_payload_ok(&pl));
+            ZT_ASSERT(pl.producer < w->nprod && pl.seq < w->items);
+            uint32_t old;
+            ZT_OK(zipc_array_fetch_add_u32(seen, pl.producer * w->items + pl.seq, 1, &old));
+            if (old)
+                zt_fail(__FILE__, __LINE__, "duplicate %u/%llu", pl.producer,
+                        (unsigned long long)pl.seq);
+            ZT_OK(zipc_array_fetch_add_u64(ctl, CTL_CONSUMED, 1, NULL));
+            continue;
+        }
+        ZT_ASSERT(r == -ETIMEDOUT || r == -EBUSY);
+        zipc_stack_report rep;
+        ZT_OK(zipc_stack_recover(s, &rep));
+        ZT_OK(zipc_array_load_u64(ctl, CTL_CONSUMED, &got));
+        ZT_OK(zipc_array_load_u64(ctl, CTL_DONE, &done));
+        if (got == total)
+            break;
+        ZT_OK(zipc_stack_check(s, &rep));
+        if (done && rep.top == -1 && rep.inflight == 0 && rep.dead_owners == 0)
+            break;
+    }
+    zipc_stack_close(s);
+    if (!w->shared)
+        zipc_segment_close(seg);
+}
+
+static void *pusher_thread(void *p) { pusher(p); return NULL; }
+static void *popper_thread(void *p) { popper(p); return NULL; }
+
+static void setup(const struct stress *base, uint32_t cap)
+{
+    zipc_segment *seg;
+    zipc_stack *s;
+    zipc_array *a;
+    ZT_OK(zipc_segment_create(base->seg, (1 << 20) + base->nprod * base->items * 4, 0, &seg));
+    ZT_OK(zipc_stack_create(seg, "s", sizeof(zt_payload), cap, &s));
+    ZT_OK(zipc_array_create(seg, "seen", 4, base->nprod * base->items, &a));
+    zipc_array_close(a);
+    ZT_OK(zipc_array_create(seg, "ctl", 8, CTL_N, &a));
+    zipc_array_close(a);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+static uint64_t count_missing(const struct stress *base, int victim, uint64_t sent)
+{
+    zipc_segment *seg;
+    zipc_array *seen;
+    ZT_OK(zipc_segment_open(base->seg, &seg));
+    ZT_OK(zipc_array_open(seg, "seen", 4, &seen));
+    uint64_t missing = 0;
+    for (uint32_t p = 0; p < base->nprod; p++)
+        for (uint64_t i = 0; i < base->items; i++) {
+            uint32_t v;
+            ZT_OK(zipc_array_load_u32(seen, p * base->items + i, &v));
+            bool never_sent = (int)p == victim && i >= sent;
+            if (v == 0 && !never_sent)
+                missing++;
+            if (v && never_sent)
+                ZT_ASSERT(i == sent);
+        }
+    zipc_array_close(seen);
+    zipc_segment_close(seg);
+    return missing;
+}
+
+static void run(uint32_t nprod, uint32_t ncons, uint64_t items, uint32_t cap, int point,
+                bool victim_pushes)
+{
+    char suffix[32];
+    snprintf(suffix, sizeof(suffix), "st%d", point);
+    struct stress base = {zt_name(suffix), nprod, items, 0, -1, 0, NULL}, w[32];
+    setup(&base, cap);
+    pid_t pids[32];
+    uint32_t n = nprod + ncons;
+    for (uint32_t i = 0; i < n; i++) {
+        w[i] = base;
+        w[i].id = i < nprod ? i : i - nprod;
+        bool victim = point >= 0 && (victim_pushes ? i == nprod - 1 : i == n - 1);
+        if (victim) {
+            w[i].crash_point = point;
+            w[i].crash_after = items / 3;
+        }
+        pids[i] = zt_fork(i < nprod ? pusher : popper, &w[i]);
+    }
+    for (uint32_t i = 0; i < nprod; i++) {
+        int st = zt_wait(pids[i]);
+        ZT_ASSERT(st == 0 || (point >= 0 && victim_pushes && st == 128 + SIGKILL));
+    }
+    zipc_segment *seg;
+    zipc_array *ctl;
+    ZT_OK(zipc_segment_open(base.seg, &seg));
+    ZT_OK(zipc_array_open(seg, "ctl", 8, &ctl));
+    ZT_OK(zipc_array_store_u64(ctl, CTL_DONE, 1));
+    for (uint32_t i = nprod; i < n; i++) {
+        int st = zt_wait(pids[i]);
+        ZT_ASSERT(st == 0 || (point >= 0 && !victim_pushes && st == 128 + SIGKILL));
+    }
+    uint64_t missing = count_missing(&base, point >= 0 && victim_pushes ? (int)nprod - 1 : -1,
+                                     items / 3);
+    if (point >= 0)
+        printf("    point %d: %llu element(s) lost\n", point, (unsigned long long)missing);
+    ZT_ASSERT(missing <= (point >= 0 && !victim_pushes ? 1u : 0u));
+    zipc_array_close(ctl);
+    zipc_segment_close(seg);
+}
+
+ZTEST(stack_processes_lose_duplicate_and_tear_nothing, ZT_MEDIUM)
+{
+    run(2, 2, zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / 2, 64, -1, false);
+}
+
+ZTEST(stack_oversubscribed_processes_lose_nothing, ZT_MEDIUM)
+{
+    run(5, 5, zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / 10, 8, -1, false);
+}
+
+static void run_threads(bool shared)
+{
+    uint64_t items = zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / (shared ? 20 : 4);
+    struct stress base = {zt_name(NULL), 2, items, 0, -1, 0, NULL};
+    struct stress w[4];
+    setup(&base, 16);
+    zipc_segment *seg = NULL;
+    if (shared)
+        ZT_OK(zipc_segment_open(base.seg, &seg));
+    base.shared = seg;
+    pthread_t th[4];
+    for (uint32_t i = 0; i < 4; i++) {
+        w[i] = base;
+        w[i].id = i % 2;
+        ZT_ASSERT(pthread_create(&th[i], NULL, i < 2 ? pusher_thread : popper_thread, &w[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    ZT_EQ(count_missing(&base, -1, 0), 0);
+    zipc_segment_close(seg);
+}
+
+ZTEST(stack_threads_over_separate_mappings_lose_nothing, ZT_MEDIUM) { run_threads(false); }
+ZTEST(stack_threads_sharing_one_mapping_lose_nothing, ZT_MEDIUM) { run_threads(true); }
+
+ZTEST(stack_survivors_recover_and_finish_when_a_peer_is_killed_mid_operation, ZT_MEDIUM)
+{
+    uint64_t items = zt_env_u64("ZIPC_CRASH_ITEMS", 3000);
+    run(3, 2, items, 8, 301, true);
+    run(3, 2, items, 8, 303, true);
+    run(2, 3, items, 8, 311, false);
+    run(2, 3, items, 8, 312, false);
+}
+
+/* ---- deterministic crash points ---------------------------------------------------- */
+
+struct victim {
+    const char *seg;
+    int point;
+};
+
+static void victim_op(void *p)
+{
+    const struct victim *v = p;
+    zipc_segment *seg;
+    zipc_stack *s;
+    ZT_OK(zipc_segment_open(v->seg, &seg));
+    ZT_OK(zipc_stack_open(seg, "s", 4, &s));
+    int32_t x = 3;
+    zipc__crash_at = v->point;
+    if (v->point < 310)
+        ZT_OK(zipc_stack_try_push(s, &x));
+    else if (v->point < 320)
+        ZT_OK(zipc_stack_try_pop(s, &x));
+    else
+        ZT_OK(zipc_stack_try_peek(s, &x));
+    zt_fail(__FILE__, __LINE__, "crash point %d not reached", v->point);
+}
+
+/* A stack holding 0, 1, 2; a process killed at POINT; what recovery leaves. */
+static void crash_at_point(int point, int want_count, int busy_on_pop)
+{
+    zipc_segment *seg;
+    zipc_stack *s;
+    char suffix[32];
+    snprintf(suffix, sizeof(suffix), "crash%d", point);
+    struct victim v = {zt_name(suffix), point};
+    ZT_OK(zipc_segment_create(v.seg, 1 << 16, 0, &seg));
+    ZT_OK(zipc_stack_create(seg, "s", 4, 8, &s));
+    for (int32_t i = 0; i < 3; i++)
+        ZT_OK(zipc_stack_try_push(s, &i));
+    ZT_EQ(zt_wait(zt_fork(victim_op, &v)), 128 + SIGKILL);
+    zipc_stack_report rep;
+    ZT_OK(zipc_stack_check(s, &rep));
+    ZT_EQ(rep.dead_owners, 1);
+    int32_t x = 50;
+    if (busy_on_pop > 0)
+        ZT_ERR(zipc_stack_try_pop(s, &x), -EBUSY);
+    if (busy_on_pop < 0)
+        ZT_ERR(zipc_stack_try_push(s, &x), -EBUSY);
+    ZT_OK(zipc_stack_recover(s, &rep));
+    ZT_EQ(rep.pending, 0);
+    ZT_EQ(rep.rows_freed, 1);
+    ZT_OK(zipc_stack_check(s, &rep));
+    ZT_EQ(rep.dead_owners, 0);
+    ZT_EQ(rep.inflight, 0);
+    int n = 0;
+    int32_t prev = 100;
+    while (zipc_stack_try_pop(s, &x) == 0) {
+        ZT_ASSERT(x < prev); /* LIFO of distinct values */
+        prev = x;
+        n++;
+    }
+    ZT_EQ(n, want_count);
+    for (int32_t i = 0; i < 40; i++) {
+        ZT_OK(zipc_stack_try_push(s, &i));
+        ZT_OK(zipc_stack_try_pop(s, &x));
+        ZT_EQ(x, i);
+    }
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+    zipc_segment_unlink(v.seg);
+}
+
+ZTEST(stack_process_killed_at_each_crash_point_is_detected_and_recovered, ZT_FAST)
+{
+    /* point, elements left after recovery, which op is -EBUSY before it */
+    crash_at_point(300, 3, 0);
+    crash_at_point(301, 3, 1);  /* top moved, slot never claimed: taken off the top */
+    crash_at_point(302, 3, 1);  /* claimed, nothing written: taken off the top */
+    crash_at_point(303, 4, 1);  /* fully written: published, nothing lost */
+    crash_at_point(304, 4, 0);
+    crash_at_point(310, 3, 0);
+    crash_at_point(311, 3, -1); /* top moved, element not read: put back */
+    crash_at_point(312, 2, -1); /* taken: that one element is lost */
+    crash_at_point(313, 2, -1);
+    crash_at_point(314, 2, 0);
+    crash_at_point(320, 3, 1);  /* a peek held it: READY again */
+}
+
+ZTEST(stack_dead_pusher_below_newer_elements_is_recovered_once_popped_down_to, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_stack *s;
+    struct victim v = {zt_name(NULL), 302};
+    ZT_OK(zipc_segment_create(v.seg, 1 << 16, 0, &seg));
+    ZT_OK(zipc_stack_create(seg, "s", 4, 8, &s));
+    for (int32_t i = 0; i < 3; i++)
+        ZT_OK(zipc_stack_try_push(s, &i));
+    ZT_EQ(zt_wait(zt_fork(victim_op, &v)), 128 + SIGKILL);
+    int32_t x;
+    ZT_OK(zipc_stack_try_push(s, &(int32_t){100})); /* above the wedged slot */
+    ZT_OK(zipc_stack_try_push(s, &(int32_t){101}));
+    zipc_stack_report rep;
+    ZT_OK(zipc_stack_recover(s, &rep));
+    ZT_EQ(rep.pending, 1);
+    ZT_OK(zipc_stack_try_pop(s, &x));
+    ZT_EQ(x, 101);
+    ZT_OK(zipc_stack_try_pop(s, &x));
+    ZT_EQ(x, 100);
+    ZT_ERR(zipc_stack_try_pop(s, &x), -EBUSY);
+    ZT_OK(zipc_stack_recover(s, &rep));
+    ZT_EQ(rep.pending, 0);
+    ZT_EQ(rep.skipped, 1);
+    for (int32_t i = 2; i >= 0; i--) {
+        ZT_OK(zipc_stack_try_pop(s, &x));
+        ZT_EQ(x, i);
+    }
+    ZT_ERR(zipc_stack_try_pop(s, &x), -EAGAIN);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
