@@ -585,6 +585,57 @@ static int s_recv(bench_run *r, int ch, uint64_t *v, unsigned n)
 }
 #endif
 
+/* ---- ours: zipc Ring (single producer, single consumer) ------------------ */
+#ifdef BENCH_HAVE_RING
+static const char *r_name(int ch) { return ch ? "r1" : "r0"; }
+
+static int r_setup(bench_run *r)
+{
+    int rc = seg_create(r, 2 * (24 + 8 * BENCH_CAPACITY + 4096));
+    for (int ch = 0; !rc && ch < r->nchan; ch++) {
+        zipc_ring *ring;
+        rc = zipc_ring_create(r->seg, r_name(ch), sizeof(uint64_t), BENCH_CAPACITY, &ring);
+        if (!rc)
+            zipc_ring_close(ring);
+    }
+    return rc;
+}
+
+static int r_attach(bench_run *r)
+{
+    int rc = seg_open(r);
+    for (int ch = 0; !rc && ch < r->nchan; ch++)
+        rc = zipc_ring_open(r->seg, r_name(ch), sizeof(uint64_t), (zipc_ring **)&r->chan[ch]);
+    return rc;
+}
+
+static void r_detach(bench_run *r)
+{
+    for (int ch = 0; ch < r->nchan; ch++)
+        zipc_ring_close(r->chan[ch]);
+    seg_close(r);
+}
+
+static int r_send(bench_run *r, int ch, const uint64_t *v, unsigned n)
+{
+    size_t k = 0;
+    int rc = n == 1 ? zipc_ring_write(r->chan[ch], v)
+                    : zipc_ring_write_many(r->chan[ch], v, n, &k);
+    if (rc == -EAGAIN)
+        return 0;
+    return rc < 0 ? rc : n == 1 ? 1 : (int)k;
+}
+
+static int r_recv(bench_run *r, int ch, uint64_t *v, unsigned n)
+{
+    size_t k = 0;
+    int rc = n == 1 ? zipc_ring_read(r->chan[ch], v) : zipc_ring_read_many(r->chan[ch], v, n, &k);
+    if (rc == -EAGAIN)
+        return 0;
+    return rc < 0 ? rc : n == 1 ? 1 : (int)k;
+}
+#endif
+
 /* ---- the table of mechanisms --------------------------------------------- */
 
 #define MECH_SEG(k, l, f, b, su, se, re)                                                     \
@@ -607,6 +658,12 @@ static const mech bench_mechs[] = {
       qn_attach, q_send, q_recv, q_detach, seg_destroy },
     { "queue32", "zipc Queue, batch 32", BM_MPMC, 32, q_setup, q_attach, q32_send, q32_recv,
       q_detach, seg_destroy },
+#endif
+#ifdef BENCH_HAVE_RING
+    { "ring", "zipc Ring (SPSC)", 0, 1, r_setup, r_attach, r_send, r_recv, r_detach,
+      seg_destroy },
+    { "ring32", "zipc Ring (SPSC), 32 per call", 0, 32, r_setup, r_attach, r_send, r_recv,
+      r_detach, seg_destroy },
 #endif
 #ifdef BENCH_HAVE_STACK
     { "stack", "zipc Stack", BM_LIFO, 1, s_setup, s_attach, s_send, s_recv, s_detach,
