@@ -12,9 +12,12 @@
  *   BENCH_ROUNDS     rounds per figure (default 5)
  *   BENCH_RT_N       round trips per latency figure (default 50000)
  *   BENCH_TP_N       messages per shared-memory throughput figure (default 2000000)
- *   BENCH_KTP_N      messages per kernel-IPC throughput figure (default 200000)
- *   BENCH_MP_N       messages per 2P/2C figure (default 1000000)
- *   BENCH_WAKE_N     round trips per wake-up figure (default 5000)
+ *   BENCH_KTP_N      messages per throughput figure of kernel IPC and blocking calls
+ *                    (default 200000); their latency figures use BENCH_RT_N / 5
+ *   BENCH_MP_N       messages per 2P/2C figure (default 500000)
+ *   BENCH_MP_MAX_MS  2P/2C producers stop early after this long (default 3000): a
+ *                    ring whose producers wait for a preempted one can take minutes
+ *   BENCH_WAKE_N     round trips per wake-up figure (default 2000)
  *   BENCH_WAKE_GAP_US  pause before each wake-up ping, so the peer is asleep (default 100)
  *   BENCH_IDLE_MS    wall time an idle blocked consumer is observed (default 500)
  *   BENCH_TIMEOUT_S  a child still running after this is killed: the run fails (default 60)
@@ -160,6 +163,7 @@ typedef struct bench_result {
     double p50_ns, p99_ns; /* latency runs: round trip percentiles */
     double max_call_ns;   /* longest single send or receive call */
     uint64_t calls_over_1ms;
+    uint64_t sent;                   /* producers: messages sent */
     uint64_t count[BENCH_MAX_PROCS]; /* consumers: messages seen per producer */
     uint64_t sum[BENCH_MAX_PROCS];   /* ... and the sum of their sequence numbers */
     uint64_t sumsq[BENCH_MAX_PROCS]; /* ... and the sum of their squares (mod 2^64) */

@@ -157,44 +157,6 @@ static int vyh_recv(bench_run *r, int ch, uint64_t *v, unsigned n)
     return k;
 }
 
-/* vy_line: vy_hint, plus a side that found the queue full / empty waits
- * (returns 0) until a whole cache line of slots is free / filled before it
- * touches the queue again, so the two sides stop alternating on every slot. */
-#define VY_LINE_SLOTS (BENCH_CACHELINE / 8)
-static int vyl_send(bench_run *r, int ch, const uint64_t *v, unsigned n)
-{
-    (void)n;
-    vy_shm *q = r->chan[ch];
-    uint32_t hint = (uint32_t)r->ring_mine[ch];
-    if (r->fd[ch][0]) { /* was full at hint: wait for the line's last slot */
-        uint32_t last = hint | (VY_LINE_SLOTS - 1);
-        if ((int32_t)(zipc__load_acquire_u32(&q->seq[last & (BENCH_CAPACITY - 1)]) - last) < 0)
-            return 0;
-        r->fd[ch][0] = 0;
-    }
-    int k = vyh_push(q, &hint, v[0]);
-    r->ring_mine[ch] = hint;
-    r->fd[ch][0] = !k;
-    return k;
-}
-
-static int vyl_recv(bench_run *r, int ch, uint64_t *v, unsigned n)
-{
-    (void)n;
-    vy_shm *q = r->chan[ch];
-    uint32_t hint = (uint32_t)r->ring_theirs[ch];
-    if (r->fd[ch][1]) { /* was empty at hint: wait for the line's last slot */
-        uint32_t last = hint | (VY_LINE_SLOTS - 1);
-        if ((int32_t)(zipc__load_acquire_u32(&q->seq[last & (BENCH_CAPACITY - 1)]) - (last + 1)) < 0)
-            return 0;
-        r->fd[ch][1] = 0;
-    }
-    int k = vyh_pop(q, &hint, v);
-    r->ring_theirs[ch] = hint;
-    r->fd[ch][1] = !k;
-    return k;
-}
-
 static int vyf_send(bench_run *r, int ch, const uint64_t *v, unsigned n)
 {
     (void)n;
@@ -220,8 +182,6 @@ static int vy_recv(bench_run *r, int ch, uint64_t *v, unsigned n)
              vy_recv),                                                                        \
         MECH_SEG("vy_hint", "model: Vyukov queue, format layout, cached counters", BM_MPMC, \
                  1, vy_setup, vyh_send, vyh_recv),                                            \
-        MECH_SEG("vy_line", "model: ... cached counters, refill by cache line", BM_ONE_SLOT * 0, \
-                 1, vy_setup, vyl_send, vyl_recv),                                            \
         MECH_SEG("vy_split", "model: Vyukov queue, head/tail on own lines (not the format)",  \
                  BM_MPMC, 1, vy_setup, vys_send, vy_recv),
 

@@ -131,6 +131,7 @@ typedef struct tp_arg {
     int np, nc;
     bool yield;      /* back off with sched_yield (else a CPU pause) */
     bool time_calls; /* record the longest call and the calls over 1 ms */
+    int64_t max_ns;  /* producers stop early after this long (0: never) */
 } tp_arg;
 
 typedef struct call_timer {
@@ -180,13 +181,18 @@ static void tp_producer(bench_ctl *ctl, int idx, const tp_arg *a)
     call_timer t = { 0, 0, (uint64_t)(1e6 / bench_tick_ns) };
     bench_result *res = &ctl->res[idx];
     res->t_start_ns = bench_now_ns();
-    for (uint64_t seq = 0; seq < per;) {
+    int64_t stop_at = a->max_ns ? res->t_start_ns + a->max_ns : INT64_MAX;
+    uint64_t seq = 0;
+    while (seq < per) {
         unsigned k = 0;
         while (k < batch && seq < per)
             buf[k++] = (uint64_t)idx << SEQ_BITS | seq++;
         tp_send_all(a, &t, buf, k);
+        if (seq % 1024 < batch && bench_now_ns() > stop_at)
+            break; /* a pathological case: report the rate so far */
     }
-    if (a->np > 1 || a->nc > 1) {
+    res->sent = seq;
+    if (a->np > 1 || a->nc > 1 || a->max_ns) {
         /* S1: pairs with itself in the other producers: the last one to
          * finish sends one end marker per consumer, after every message. */
         if (zipc__fetch_add_acq_rel_u32(&ctl->producers_done, 1) + 1 == (uint32_t)a->np)
@@ -202,7 +208,7 @@ static void tp_producer(bench_ctl *ctl, int idx, const tp_arg *a)
 static void tp_consumer(bench_ctl *ctl, int idx, const tp_arg *a)
 {
     bench_run *r = a->r;
-    bool lifo = r->m->flags & BM_LIFO, single = a->np == 1 && a->nc == 1;
+    bool lifo = r->m->flags & BM_LIFO, single = a->np == 1 && a->nc == 1 && !a->max_ns;
     uint64_t per = a->n / (uint64_t)a->np, buf[MAX_BATCH], got = 0;
     uint64_t next[BENCH_MAX_PROCS] = { 0 }; /* per producer: lowest sequence still allowed */
     uint8_t *seen = lifo ? calloc(per / 8 + 1, 1) : NULL;
@@ -273,14 +279,15 @@ typedef struct tp_out {
     uint64_t calls_over_1ms;
 } tp_out;
 
-static tp_out run_tp(const mech *m, uint64_t n, int np, int nc, bool yield, bool time_calls)
+static tp_out run_tp(const mech *m, uint64_t n, int np, int nc, bool yield, bool time_calls,
+                     int64_t max_ns)
 {
     bench_run r = { .m = m, .nchan = 1 };
     int rc = m->setup(&r);
     if (rc)
         bench_die("%s: setup: %s", m->key, zipc_strerror(rc));
     n -= n % (uint64_t)np;
-    tp_arg a = { &r, n, np, nc, yield, time_calls };
+    tp_arg a = { &r, n, np, nc, yield, time_calls, max_ns };
     bench_ctl *ctl = bench_ctl_new();
     char what[64];
     snprintf(what, sizeof what, "%s %dP/%dC", m->key, np, nc);
@@ -289,14 +296,16 @@ static tp_out run_tp(const mech *m, uint64_t n, int np, int nc, bool yield, bool
 
     /* Every producer's messages arrived exactly once: counts, sums and sums of
      * squares of the sequence numbers over all consumers. */
-    uint64_t per = n / (uint64_t)np, want_sum = 0, want_sq = 0;
-    for (uint64_t s = 0; s < per; s++) {
-        want_sum += s;
-        want_sq += s * s;
-    }
     tp_out out = { 0 };
     int64_t t0 = INT64_MAX, t1 = 0;
+    uint64_t total = 0;
     for (int p = 0; p < np; p++) {
+        uint64_t per = ctl->res[p].sent, want_sum = 0, want_sq = 0;
+        for (uint64_t s = 0; s < per; s++) {
+            want_sum += s;
+            want_sq += s * s;
+        }
+        total += per;
         uint64_t c = 0, sum = 0, sq = 0;
         for (int i = np; i < np + nc; i++) {
             c += ctl->res[i].count[p];
@@ -317,7 +326,7 @@ static tp_out run_tp(const mech *m, uint64_t n, int np, int nc, bool yield, bool
             out.max_call_ns = ctl->res[i].max_call_ns;
         out.calls_over_1ms += ctl->res[i].calls_over_1ms;
     }
-    out.mmsg_per_s = (double)n / (double)(t1 - t0) * 1e3;
+    out.mmsg_per_s = (double)total / (double)(t1 - t0) * 1e3;
     munmap(ctl, sizeof *ctl);
     return out;
 }
@@ -563,8 +572,9 @@ int main(int argc, char **argv)
     uint64_t rt_n = bench_env_u64("BENCH_RT_N", 50000);
     uint64_t tp_n = bench_env_u64("BENCH_TP_N", 2000000);
     uint64_t ktp_n = bench_env_u64("BENCH_KTP_N", 200000);
-    uint64_t mp_n = bench_env_u64("BENCH_MP_N", 1000000);
-    uint64_t wake_n = bench_env_u64("BENCH_WAKE_N", 5000);
+    uint64_t mp_n = bench_env_u64("BENCH_MP_N", 500000);
+    uint64_t wake_n = bench_env_u64("BENCH_WAKE_N", 2000);
+    int64_t mp_max_ns = (int64_t)bench_env_u64("BENCH_MP_MAX_MS", 3000) * 1000000;
     int64_t wake_gap = (int64_t)bench_env_u64("BENCH_WAKE_GAP_US", 100) * 1000;
     int64_t idle_ns = (int64_t)bench_env_u64("BENCH_IDLE_MS", 500) * 1000000;
     if (rounds < 1 || rounds > BENCH_MAX_ROUNDS)
@@ -588,16 +598,17 @@ int main(int argc, char **argv)
                 const mech *m = &bench_mechs[i];
                 if (!want(m))
                     continue;
-                bool kernel = m->flags & BM_KERNEL;
+                /* a system call or a sleep per message: fewer messages */
+                bool kernel = m->flags & (BM_KERNEL | BM_BLOCKS);
                 char k[96];
                 if (sc == 0 && in_rt(m)) {
                     run_rt(m, round, kernel ? rt_n / 5 : rt_n, 0, "rt");
                 } else if (sc == 1 && in_tp(m)) {
-                    tp_out o = run_tp(m, kernel ? ktp_n : tp_n, 1, 1, false, false);
+                    tp_out o = run_tp(m, kernel ? ktp_n : tp_n, 1, 1, false, false, 0);
                     key_of(k, sizeof k, "tp", m);
                     bench_record(k, round, o.mmsg_per_s);
                 } else if (sc == 2 && in_mp(m)) {
-                    tp_out o = run_tp(m, mp_n, 2, 2, true, true);
+                    tp_out o = run_tp(m, mp_n, 2, 2, true, true, mp_max_ns);
                     key_of(k, sizeof k, "mp", m);
                     bench_record(k, round, o.mmsg_per_s);
                     key_of(k, sizeof k, "mpmax", m);
