@@ -6,7 +6,8 @@
 #   make test-asan        the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-tsan        the thread variants under ThreadSanitizer
 #   make fuzz             build the libFuzzer targets (clang); make fuzz-smoke runs them briefly
-#   make examples bench   example and benchmark programs
+#   make examples bench   example and benchmark programs (bench: apt-get install dpdk-dev libck-dev)
+#   make benchmark        run the benchmarks; rewrites docs/benchmarks.md and docs/benchmarks.png
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 
