@@ -504,6 +504,7 @@ typedef struct target {
     bool at_most;
     double bound;
     const char *unit;
+    bool worst; /* judged on the worst round (max), not the median */
 } target;
 
 static void print_targets(void)
@@ -517,13 +518,14 @@ static void print_targets(void)
           "tp:hring32", false, 0.3, "x" },
         { "Queue 2P/2C throughput / rte_ring MP/MC 2P/2C", "mp:queue", "mp:rte_mp", false, 1.5,
           "x" },
-        { "Queue 2P/2C longest single call", "mpmax:queue", NULL, true, 50000.0, " µs" },
+        { "Queue 2P/2C longest single call (judged on the worst round)", "mpmax:queue", NULL,
+          true, 50000.0, " µs", true },
         { "Queue blocking wake-up round trip p50 / pipe's", "wake50:queue_blk", "wake50:pipe",
           true, 1.0, "x" },
         { "Idle blocked Queue consumer, % of a core", "idle:queue_blk", NULL, true, 1.0, "%" },
     };
     fprintf(md, "\n### Targets (ratios taken round by round, then median (min–max))\n\n");
-    fprintf(md, "| target | measured | bound | met (median) |\n|---|---:|---:|:---:|\n");
+    fprintf(md, "| target | measured | bound | met |\n|---|---:|---:|:---:|\n");
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
         const target *t = &ts[i];
         bench_stat s = t->b ? bench_ratio_stat(t->a, t->b) : bench_fig_stat(t->a);
@@ -532,7 +534,8 @@ static void print_targets(void)
                     t->bound, t->unit);
             continue;
         }
-        bool met = t->at_most ? s.med <= t->bound : s.med >= t->bound;
+        double v = t->worst ? (t->at_most ? s.max : s.min) : s.med;
+        bool met = t->at_most ? v <= t->bound : v >= t->bound;
         const char *fmt = t->b ? "%.2f" : "%.3g";
         char a[32], b[32], c[32];
         snprintf(a, sizeof a, fmt, s.med);
