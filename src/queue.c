@@ -79,9 +79,13 @@ static int make_handle(zipc_segment *seg, uint64_t off, uint32_t cap, uint32_t e
     return 0;
 }
 
+/* Rounded up to a power of two, and at least 2: with one slot the values
+ * "published for c" (c+1) and "released by the consumer of c" (c+cap) are the
+ * same, so a producer could overwrite the element a consumer is still
+ * copying out. (A one-slot queue made elsewhere is opened, with that hazard.) */
 static uint32_t round_up_pow2(uint32_t v)
 {
-    uint32_t p = 1;
+    uint32_t p = 2;
     while (p < v)
         p <<= 1;
     return p;

@@ -44,9 +44,12 @@ ZTEST(queue_create_rounds_capacity_up_to_a_power_of_two, ZT_FAST)
     ZT_OK(zipc_segment_find(seg, "q_own", &info));
     ZT_OK(zipc_queue_open(seg, "q", 8, &q2));
     ZT_EQ(zipc_queue_capacity(q2), 8);
-    ZT_OK(zipc_queue_create(seg, "one", 3, 1, &(zipc_queue *){0}));
+    zipc_queue *one;
+    ZT_OK(zipc_queue_create(seg, "one", 3, 1, &one));
+    ZT_EQ(zipc_queue_capacity(one), 2); /* one slot cannot tell published from released */
     ZT_OK(zipc_segment_find(seg, "one", &info));
-    ZT_EQ(info.size, 16 + 8 + 4); /* align8(1*3) */
+    ZT_EQ(info.size, 16 + 8 + 8); /* align8(2*3) + 4*2 */
+    zipc_queue_close(one);
     zipc_queue_close(q);
     zipc_queue_close(q2);
     zipc_segment_close(seg);
@@ -812,4 +815,55 @@ ZTEST(queue_survivors_recover_and_finish_when_a_peer_is_killed_mid_operation, ZT
     crash_with_live_peers(202, true);
     crash_with_live_peers(211, false);
     crash_with_live_peers(212, false);
+}
+
+ZTEST(queue_made_without_aux_entries_gets_them_from_the_first_default_open, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q, *plain, *full;
+    zipc_entry_info info;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create_ex(seg, "q", 8, 4, ZIPC_QUEUE_NO_AUX, &q));
+    ZT_EQ(zipc_segment_entry_count(seg), 1);
+    ZT_OK(zipc_queue_open_ex(seg, "q", 8, ZIPC_QUEUE_NO_AUX, &plain));
+    ZT_EQ(zipc_segment_entry_count(seg), 1); /* NO_AUX open adds nothing */
+    ZT_ERR(zipc_queue_open_ex(seg, "q", 8, 0x40, &(zipc_queue *){0}), -EINVAL);
+    ZT_OK(zipc_queue_open(seg, "q", 8, &full)); /* like opening another implementation's queue */
+    ZT_OK(zipc_segment_find(seg, "q_wait", &info));
+    ZT_OK(zipc_segment_find(seg, "q_own", &info));
+    uint64_t v = 5;
+    ZT_OK(zipc_queue_try_push(plain, &v));
+    ZT_OK(zipc_queue_pop(full, &v, SEC));
+    ZT_EQ_U64(v, 5);
+    /* A name too long for the suffixes: no auxiliary entries, still works. */
+    const char *longname = "a_queue_name_of_29_characters";
+    ZT_OK(zipc_queue_create(seg, longname, 8, 4, &(zipc_queue *){0}));
+    ZT_ERR(zipc_segment_find(seg, "a_queue_name_of_29_characters_wait", &info), -ENAMETOOLONG);
+    zipc_queue_close(q);
+    zipc_queue_close(plain);
+    zipc_queue_close(full);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_handles_beyond_the_owner_rows_still_work_untracked, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *h[80];
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 128, &h[0]));
+    for (int i = 1; i < 80; i++)
+        ZT_OK(zipc_queue_open(seg, "q", 8, &h[i]));
+    for (uint64_t i = 0; i < 80; i++)
+        ZT_OK(zipc_queue_try_push(h[i], &i));
+    for (uint64_t i = 0; i < 80; i++) {
+        uint64_t v;
+        ZT_OK(zipc_queue_try_pop(h[79 - i], &v));
+        ZT_EQ_U64(v, i);
+    }
+    zipc_queue_report rep;
+    ZT_OK(zipc_queue_recover(h[0], &rep));
+    ZT_EQ(rep.rows_freed, 0); /* every row belongs to this live process */
+    for (int i = 0; i < 80; i++)
+        zipc_queue_close(h[i]);
+    zipc_segment_close(seg);
 }

@@ -131,6 +131,7 @@ ZTEST(stack_slot_held_by_a_stuck_peer_returns_ebusy_and_changes_nothing, ZT_FAST
     ZT_OK(zipc_stack_check(s, &rep));
     ZT_EQ(rep.inflight, 0);
     ZT_EQ(rep.top, 1);
+    ZT_ASSERT(strstr(zipc_strerror(-EBUSY), "recover") != NULL);
     zipc_stack_close(s);
     zipc_segment_close(seg);
 }

@@ -39,7 +39,9 @@ typedef struct zipc_queue zipc_queue;
 #define ZIPC_QUEUE_NO_AUX 0x1u /* create: add no "_wait"/"_own" entries; open: add none if missing */
 
 /* Create the Queue NAME of CAPACITY elements of ELEM_SIZE bytes (capacity is
- * rounded up to a power of two; zipc_queue_capacity tells the result).
+ * rounded up to a power of two, and to at least 2: with one slot Vyukov's
+ * sequence numbers cannot tell "published" from "released";
+ * zipc_queue_capacity tells the result).
  * Returns 0, -EINVAL (NULL, elem_size 0 or >= 2^32, capacity 0 or > 2^31),
  * -ENAMETOOLONG, -EEXIST, -ENOSPC, -EROFS, -EBADMSG, -ENOMEM. */
 ZIPC_API int zipc_queue_create(zipc_segment *seg, const char *name, size_t elem_size,
