@@ -3,6 +3,7 @@
 #include "zeroipc/queue.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -177,9 +178,26 @@ void zipc_queue_close(zipc_queue *q)
 
 /* ---- the core: claim, copy, publish ------------------------------------- */
 
+/* The one core for every element size is inlined into each entry point, so
+ * that a single-element call (n == 1, a constant) runs without the batch
+ * loops. */
+#define QUEUE_HOT static inline __attribute__((always_inline))
+
 static inline uint8_t *slot_data(zipc_queue *q, uint32_t counter)
 {
     return q->data + (size_t)(counter & q->mask) * q->elem_size;
+}
+
+/* The element size is data; the common small sizes get constant-size copies,
+ * which compile to plain moves instead of a call to memcpy. */
+QUEUE_HOT void copy_elem(void *dst, const void *src, uint32_t es)
+{
+    switch (es) {
+    case 4: memcpy(dst, src, 4); break;
+    case 8: memcpy(dst, src, 8); break;
+    case 16: memcpy(dst, src, 16); break;
+    default: memcpy(dst, src, es); break;
+    }
 }
 
 /* What d = seq - expected says at the hinted counter, when negative: with
@@ -203,14 +221,14 @@ static inline bool is_empty(const zipc_queue *q, int32_t d)
 /* Producer: claim up to WANT consecutive free slots at tail with one CAS.
  * A slot at counter c is free when seq == c. Returns the number claimed (0:
  * full) and the first counter in *first. */
-static uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
+QUEUE_HOT uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
 {
     uint32_t t = q->push_hint;
     for (;;) {
         uint32_t m = 0;
         int32_t d = 0;
         for (; m < want; m++) {
-            /* A1: pairs with R2 in release_pop(): the consumer's copy-out of
+            /* A1: pairs with R2 in pop_core(): the consumer's copy-out of
              * this slot is complete before we overwrite it. */
             uint32_t s = zipc__load_acquire_u32(&q->seq[(t + m) & q->mask]);
             d = (int32_t)(s - (t + m));
@@ -237,8 +255,9 @@ static uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
          * overlaps the CAS's miss on the header line instead of following it. */
         zipc__prefetch_for_write(slot_data(q, t));
         /* O1 (release): pairs with O2 in recover(): whoever sees the claim
-         * also sees the intent row that attributes it. */
-        if (zipc__cas_release_u32(&q->shm->tail, &t, t + m)) {
+         * also sees the intent row that attributes it. Seq_cst for N3 (see
+         * push_core). */
+        if (zipc__cas_seq_cst_u32(&q->shm->tail, &t, t + m)) {
             *first = t;
             q->push_hint = t + m;
             return m;
@@ -248,15 +267,15 @@ static uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
 }
 
 /* Consumer: claim up to WANT consecutive published slots at head (seq == c+1). */
-static uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
+QUEUE_HOT uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
 {
     uint32_t h = q->pop_hint;
     for (;;) {
         uint32_t m = 0;
         int32_t d = 0;
         for (; m < want; m++) {
-            /* A2: pairs with R1 in push_n(): the slot's bytes are visible once
-             * its seq says published. */
+            /* A2: pairs with R1 in push_core(): the slot's bytes are visible
+             * once its seq says published. */
             uint32_t s = zipc__load_acquire_u32(&q->seq[(h + m) & q->mask]);
             d = (int32_t)(s - (h + m + 1));
             if (d != 0)
@@ -278,8 +297,8 @@ static uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
         ZIPC_CRASH_POINT(210); /* intent recorded, nothing taken */
         /* Fetch the slot's bytes while the CAS waits for the header line. */
         zipc__prefetch_for_read(slot_data(q, h));
-        /* O1 (release): as in claim_push. */
-        if (zipc__cas_release_u32(&q->shm->head, &h, h + m)) {
+        /* O1 (release): as in claim_push; seq_cst for N3 (see pop_core). */
+        if (zipc__cas_seq_cst_u32(&q->shm->head, &h, h + m)) {
             *first = h;
             q->pop_hint = h + m;
             return m;
@@ -287,15 +306,30 @@ static uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
     }
 }
 
-static int push_n(zipc_queue *q, const uint8_t *elems, uint32_t n)
+/* Wake-ups without a fence per operation. The claiming CAS is a seq_cst
+ * read-modify-write and the waiters count is read right after it (N3); a
+ * waiter, after announcing itself (W1, seq_cst), reads the same counter with
+ * seq_cst before it sleeps (W3 in waiting_on_peer()). Of the two, at least
+ * one sees the other: either we see the waiter and wake it once the elements
+ * are published, or it sees our claim and polls until they are instead of
+ * sleeping. (A fence after the seq store, as zipc__waitset_notify has, would
+ * stall every operation until the consumer's copy of the seq line is
+ * invalidated.) */
+QUEUE_HOT bool want_wake(zipc_queue *q, uint32_t set)
+{
+    return q->ws && zipc__waitset_has_waiters(&q->ws[set]);
+}
+
+QUEUE_HOT int push_core(zipc_queue *q, const uint8_t *elems, uint32_t n)
 {
     uint32_t t, m = claim_push(q, n, &t);
     if (m == 0)
         return -EAGAIN;
+    bool wake = want_wake(q, WS_NOT_EMPTY); /* N3, right after O1 */
     zipc__own_phase(q->row, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(201); /* slots claimed, nothing written */
     for (uint32_t j = 0; j < m; j++)
-        memcpy(slot_data(q, t + j), elems + (size_t)j * q->elem_size, q->elem_size);
+        copy_elem(slot_data(q, t + j), elems + (size_t)j * q->elem_size, q->elem_size);
     zipc__own_phase(q->row, ZIPC_OWN_PUSH, ZIPC_OWN_COPIED);
     ZIPC_CRASH_POINT(202); /* payload complete, not published */
     for (uint32_t j = 0; j < m; j++) {
@@ -305,20 +339,21 @@ static int push_n(zipc_queue *q, const uint8_t *elems, uint32_t n)
             ZIPC_CRASH_POINT(203); /* first slot published, the rest of a batch not */
     }
     zipc__own_idle(q->row);
-    if (q->ws)
-        zipc__waitset_notify(&q->ws[WS_NOT_EMPTY], (int32_t)m);
+    if (wake)
+        zipc__waitset_wake(&q->ws[WS_NOT_EMPTY], (int32_t)m);
     return (int)m;
 }
 
-static int pop_n(zipc_queue *q, uint8_t *elems, uint32_t n)
+QUEUE_HOT int pop_core(zipc_queue *q, uint8_t *elems, uint32_t n)
 {
     uint32_t h, m = claim_pop(q, n, &h);
     if (m == 0)
         return -EAGAIN;
+    bool wake = want_wake(q, WS_NOT_FULL); /* N3, right after O1 */
     zipc__own_phase(q->row, ZIPC_OWN_POP, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(211); /* slots taken, nothing read */
     for (uint32_t j = 0; j < m; j++)
-        memcpy(elems + (size_t)j * q->elem_size, slot_data(q, h + j), q->elem_size);
+        copy_elem(elems + (size_t)j * q->elem_size, slot_data(q, h + j), q->elem_size);
     zipc__own_phase(q->row, ZIPC_OWN_POP, ZIPC_OWN_COPIED);
     ZIPC_CRASH_POINT(212); /* payload read, slots not released */
     for (uint32_t j = 0; j < m; j++) {
@@ -328,9 +363,20 @@ static int pop_n(zipc_queue *q, uint8_t *elems, uint32_t n)
             ZIPC_CRASH_POINT(213); /* first slot released, the rest of a batch not */
     }
     zipc__own_idle(q->row);
-    if (q->ws)
-        zipc__waitset_notify(&q->ws[WS_NOT_FULL], (int32_t)m);
+    if (wake)
+        zipc__waitset_wake(&q->ws[WS_NOT_FULL], (int32_t)m);
     return (int)m;
+}
+
+/* Batches and the blocking calls (not inlined there). */
+static int push_n(zipc_queue *q, const uint8_t *elems, uint32_t n)
+{
+    return push_core(q, elems, n);
+}
+
+static int pop_n(zipc_queue *q, uint8_t *elems, uint32_t n)
+{
+    return pop_core(q, elems, n);
 }
 
 static int check_args(zipc_queue *q, const void *p)
@@ -343,13 +389,13 @@ static int check_args(zipc_queue *q, const void *p)
 int zipc_queue_try_push(zipc_queue *q, const void *elem)
 {
     int r = check_args(q, elem);
-    return r ? r : (r = push_n(q, elem, 1)) < 0 ? r : 0;
+    return r ? r : (r = push_core(q, elem, 1)) < 0 ? r : 0;
 }
 
 int zipc_queue_try_pop(zipc_queue *q, void *elem)
 {
     int r = check_args(q, elem);
-    return r ? r : (r = pop_n(q, elem, 1)) < 0 ? r : 0;
+    return r ? r : (r = pop_core(q, elem, 1)) < 0 ? r : 0;
 }
 
 int zipc_queue_try_push_batch(zipc_queue *q, const void *elems, uint32_t n)
@@ -375,12 +421,60 @@ struct wait_ctx {
     void *elems;
     uint32_t n;
     bool push;
+    zipc_waitset_shm *ws; /* the set this call sleeps on, or NULL */
+    zipc__deadline deadline;
 };
+
+static int try_op(struct wait_ctx *c)
+{
+    return c->push ? push_n(c->q, c->elems, c->n) : pop_n(c->q, c->elems, c->n);
+}
+
+/* The try-operation failed: is the queue really empty (pop) / full (push)
+ * by its counters, or has a peer claimed a slot it has not yet published /
+ * released? W3 (seq_cst): pairs with N3 in the peer's push_core / pop_core:
+ * read after our W1, it sees every claim whose CAS came too late to see us
+ * among the waiters. */
+static bool waiting_on_peer(const struct wait_ctx *c)
+{
+    zipc_queue *q = c->q;
+    if (c->push) {
+        uint32_t h = zipc__load_seq_cst_u32(&q->shm->head); /* W3 */
+        uint32_t t = zipc__load_relaxed_u32(&q->shm->tail);
+        return (int32_t)(t - h) < (int32_t)q->capacity;
+    }
+    uint32_t t = zipc__load_seq_cst_u32(&q->shm->tail); /* W3 */
+    uint32_t h = zipc__load_relaxed_u32(&q->shm->head);
+    return (int32_t)(t - h) > 0;
+}
+
+/* Longest a blocked call polls for a peer's claimed slot (a peer between its
+ * CAS and its publish / release: normally nanoseconds, a time slice if it was
+ * preempted there) before it sleeps anyway. A peer that died there is left to
+ * zipc_queue_recover; until then such waiters poll this long per sleep slice. */
+#define QUEUE_PEER_POLL_NS 1000000LL
 
 static int try_cb(void *p)
 {
     struct wait_ctx *c = p;
-    return c->push ? push_n(c->q, c->elems, c->n) : pop_n(c->q, c->elems, c->n);
+    int r = try_op(c);
+    /* Only before sleeping (the waitset counts a waiter: us, after W1) is
+     * the peer check needed; while spinning nobody has announced. */
+    if (r != -EAGAIN || !c->ws || !zipc__waitset_has_waiters(c->ws) || !waiting_on_peer(c))
+        return r;
+    int64_t until = zipc__now_ns() + QUEUE_PEER_POLL_NS;
+    if (!c->deadline.forever && c->deadline.at_ns < until)
+        until = c->deadline.at_ns;
+    for (int i = 0; r == -EAGAIN && waiting_on_peer(c); i++) {
+        if (i < ZIPC_SPIN_LIMIT)
+            zipc__cpu_relax();
+        else if (zipc__now_ns() >= until)
+            break; /* sleep: a slice at most, as for a peer that never wakes */
+        else
+            sched_yield();
+        r = try_op(c);
+    }
+    return r;
 }
 
 static int blocking(zipc_queue *q, void *elems, uint32_t n, bool push, int64_t timeout_ns)
@@ -389,11 +483,12 @@ static int blocking(zipc_queue *q, void *elems, uint32_t n, bool push, int64_t t
     if (r || n == 0)
         return r;
     struct wait_ctx c = {q, elems, n < q->capacity ? n : q->capacity, push};
-    r = try_cb(&c);
+    r = try_op(&c);
     if (r != -EAGAIN)
         return r;
-    zipc_waitset_shm *ws = q->ws ? &q->ws[push ? WS_NOT_FULL : WS_NOT_EMPTY] : NULL;
-    return zipc__wait_until(ws, try_cb, &c, timeout_ns);
+    c.ws = q->ws ? &q->ws[push ? WS_NOT_FULL : WS_NOT_EMPTY] : NULL;
+    zipc__deadline_init(&c.deadline, timeout_ns);
+    return zipc__wait_until(c.ws, try_cb, &c, timeout_ns);
 }
 
 int zipc_queue_push(zipc_queue *q, const void *elem, int64_t timeout_ns)

@@ -68,6 +68,11 @@ void zipc__waitset_notify(zipc_waitset_shm *ws, int32_t n)
     zipc__fence_seq_cst();
     if (zipc__load_relaxed_u32(&ws->waiters) == 0)
         return;
+    zipc__waitset_wake(ws, n);
+}
+
+void zipc__waitset_wake(zipc_waitset_shm *ws, int32_t n)
+{
     /* N2: pairs with W2: a waiter that read seq before this bump finds the
      * futex word changed and does not sleep. */
     zipc__fetch_add_release_u32(&ws->seq, 1);
@@ -77,14 +82,21 @@ void zipc__waitset_notify(zipc_waitset_shm *ws, int32_t n)
 int zipc__wait_until(zipc_waitset_shm *ws, zipc__try_fn try_op, void *ctx, int64_t timeout_ns)
 {
     int r;
-    for (int i = 0; i < ZIPC_SPIN_LIMIT; i++) {
-        r = try_op(ctx);
-        if (r != -EAGAIN)
-            return r;
-        zipc__cpu_relax();
-    }
     zipc__deadline d;
     zipc__deadline_init(&d, timeout_ns);
+    /* Spin for ZIPC_SPIN_NS (or up to the deadline), reading the clock once
+     * per ZIPC_SPIN_LIMIT polls. */
+    int64_t spin_until = zipc__now_ns() + ZIPC_SPIN_NS;
+    if (!d.forever && d.at_ns < spin_until)
+        spin_until = d.at_ns;
+    do {
+        for (int i = 0; i < ZIPC_SPIN_LIMIT; i++) {
+            r = try_op(ctx);
+            if (r != -EAGAIN)
+                return r;
+            zipc__cpu_relax();
+        }
+    } while (zipc__now_ns() < spin_until);
     zipc_atomic_u32 slice_word = 0; /* private word: plain timed sleeps without a waitset */
     for (;;) {
         zipc_atomic_u32 *word = ws ? &ws->seq : &slice_word;

@@ -25,8 +25,15 @@
 
 #include "atomics.h"
 
-/* Polls of the condition (with a CPU pause between them) before sleeping. */
+/* Polls of the condition (with a CPU pause between them) per clock reading
+ * in zipc__wait_until's spin phase, and the spin budget of other loops. */
 #define ZIPC_SPIN_LIMIT 64
+/* How long zipc__wait_until polls before it sleeps (never past the caller's
+ * deadline). A little longer than waking a sleeping process costs (25-35 us
+ * on a loaded 2-CPU VM): a peer that answers within that time is seen
+ * without either side paying a wake-up; a longer wait costs this much CPU
+ * once per blocking call, then sleeps. */
+#define ZIPC_SPIN_NS 50000LL
 /* Longest single sleep: bounds how late a change by a peer that never wakes
  * anybody is seen, and costs at most 1e9/ZIPC_WAIT_SLICE_NS wake-ups a
  * second for an idle waiter (100/s: far below 1% of a core). */
@@ -67,6 +74,18 @@ _Static_assert(offsetof(zipc_waitset_shm, waiters) == 4, "waiters @4");
 /* Wake up to N waiters if any sleep (the fast path is a fence and a load).
  * Call after the state change the waiters wait for has been published. */
 void zipc__waitset_notify(zipc_waitset_shm *ws, int32_t n);
+
+/* The two halves of zipc__waitset_notify without its fence, for a waker
+ * whose state change is itself a seq_cst read-modify-write (a claiming CAS):
+ * read has_waiters right after that RMW (N3: pairs with W1; the waiter must
+ * re-check with a seq_cst load of the word the RMW changed, after its W1),
+ * and if it was true, call zipc__waitset_wake once the change is complete. */
+static inline bool zipc__waitset_has_waiters(zipc_waitset_shm *ws)
+{
+    /* N3: seq_cst, pairs with W1 (see above). */
+    return zipc__load_seq_cst_u32(&ws->waiters) != 0;
+}
+void zipc__waitset_wake(zipc_waitset_shm *ws, int32_t n);
 
 /* Call TRY(CTX) until it returns something other than -EAGAIN, spinning
  * briefly and then sleeping on WS (which may be NULL: then sleeps are plain
