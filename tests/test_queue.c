@@ -2,6 +2,7 @@
  * crash recovery. The stack has its own file; the byte-exact example of
  * FORMAT.md section 4 (arr, q, s) lives here. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "payload.h"
 #include "queue_shm.h"
 #include "testhooks.h"
+#include "wait.h"
 
 #define SEC 1000000000LL
 #define MS 1000000LL
@@ -342,6 +344,7 @@ struct waker_arg {
     const char *seg;
     int fd;          /* write end: "about to block" */
     bool push;       /* the blocked side pushes (queue full) */
+    int go;          /* read end: "go on" (inflight test) */
 };
 
 /* Opens the queue, announces itself, blocks, and checks what it got. */
@@ -450,6 +453,93 @@ ZTEST(queue_blocked_pop_sees_a_push_by_a_peer_that_never_wakes_within_a_slice, Z
     ZT_OK(zipc_array_store_u64(when, 0, (uint64_t)zt_now_ns()));
     __atomic_store_n(&raw_seq(raw)[t & 3], t + 1, __ATOMIC_RELEASE);
     zt_wait_ok(pid);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+/* A producer's claim can race with a consumer going to sleep: the producer
+ * reads the waiters count right after its CAS, before the consumer announces
+ * itself, and will not wake it. The consumer must then see the claim (tail
+ * moved) and poll until the element is published instead of sleeping a slice.
+ * The parent plays that producer: it claims, waits until the consumer counts
+ * as a waiter, then publishes without waking anybody. */
+#define INFLIGHT_ROUNDS 20
+
+static void inflight_consumer(void *p)
+{
+    struct waker_arg *w = p;
+    zipc_segment *seg;
+    zipc_queue *q;
+    zipc_array *when, *late;
+    ZT_OK(zipc_segment_open(w->seg, &seg));
+    ZT_OK(zipc_queue_open(seg, "q", 8, &q));
+    ZT_OK(zipc_array_open(seg, "when", 8, &when));
+    ZT_OK(zipc_array_open(seg, "late", 8, &late));
+    for (uint32_t i = 0; i < INFLIGHT_ROUNDS; i++) {
+        char c;
+        ZT_ASSERT(read(w->go, &c, 1) == 1);
+        uint64_t v, t;
+        ZT_OK(zipc_queue_pop(q, &v, 20 * SEC));
+        int64_t now = zt_now_ns();
+        ZT_EQ_U64(v, 1000 + i);
+        ZT_OK(zipc_array_load_u64(when, 0, &t));
+        ZT_OK(zipc_array_store_u64(late, i, (uint64_t)(now - (int64_t)t)));
+        ZT_ASSERT(write(w->fd, "x", 1) == 1);
+    }
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+ZTEST(queue_blocked_pop_polls_for_an_element_claimed_before_it_slept_instead_of_sleeping, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    zipc_array *when, *late;
+    int done[2], go[2];
+    ZT_ASSERT(pipe(done) == 0 && pipe(go) == 0);
+    struct waker_arg w = {zt_name(NULL), done[1], false, go[0]};
+    ZT_OK(zipc_segment_create(w.seg, 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 4, &q));
+    ZT_OK(zipc_array_create(seg, "when", 8, 1, &when));
+    ZT_OK(zipc_array_create(seg, "late", 8, INFLIGHT_ROUNDS, &late));
+    zipc_entry_info wi;
+    ZT_OK(zipc_segment_find(seg, "q_wait", &wi));
+    zipc_waitset_shm *not_empty = (zipc_waitset_shm *)((uint8_t *)zipc_segment_base(seg) + wi.offset);
+    zipc_queue_shm *raw = raw_queue(seg, "q");
+    pid_t pid = zt_fork(inflight_consumer, &w);
+    for (uint32_t i = 0; i < INFLIGHT_ROUNDS; i++) {
+        /* Claim as a producer whose waiters check came before the consumer. */
+        uint32_t t = __atomic_load_n(&raw->tail, __ATOMIC_ACQUIRE);
+        ZT_ASSERT(__atomic_compare_exchange_n(&raw->tail, &t, t + 1, false, __ATOMIC_SEQ_CST,
+                                              __ATOMIC_SEQ_CST));
+        ZT_ASSERT(write(go[1], "x", 1) == 1);
+        int64_t give_up = zt_now_ns() + 10 * SEC;
+        while (__atomic_load_n(&not_empty->waiters, __ATOMIC_SEQ_CST) == 0) {
+            ZT_ASSERT(zt_now_ns() < give_up);
+            sched_yield();
+        }
+        uint64_t v = 1000 + i;
+        memcpy((uint8_t *)raw + ZIPC_QUEUE_HEADER + (t & 3) * 8, &v, 8);
+        ZT_OK(zipc_array_store_u64(when, 0, (uint64_t)zt_now_ns()));
+        __atomic_store_n(&raw_seq(raw)[t & 3], t + 1, __ATOMIC_RELEASE); /* no wake */
+        char c;
+        ZT_ASSERT(read(done[0], &c, 1) == 1);
+    }
+    zt_wait_ok(pid);
+    uint64_t l[INFLIGHT_ROUNDS];
+    for (uint32_t i = 0; i < INFLIGHT_ROUNDS; i++)
+        ZT_OK(zipc_array_load_u64(late, i, &l[i]));
+    qsort(l, INFLIGHT_ROUNDS, sizeof l[0], cmp_u64);
+    printf("    seen %.1f us (median), %.1f us (max) after the publish (a slice is 10 ms)\n",
+           l[INFLIGHT_ROUNDS / 2] / 1e3, l[INFLIGHT_ROUNDS - 1] / 1e3);
+    /* Sleeping until the slice ends would make the median about 5 ms. */
+    ZT_ASSERT(l[INFLIGHT_ROUNDS / 2] < 2 * MS);
     zipc_queue_close(q);
     zipc_segment_close(seg);
 }
