@@ -475,9 +475,12 @@ ZTEST(interop_queue_elements_pushed_by_the_reference_peer_arrive_here_intact_and
 #define WAKE_ROUNDS 5
 #define WAKE_INTERVAL "40" /* ms between the peer's operations: we are asleep by then */
 
+/* What the blocked process here waits for. */
+enum blocked_mode { BLOCK_QUEUE_POP, BLOCK_QUEUE_PUSH, BLOCK_STACK_POP };
+
 struct blocked {
     const char *seg;
-    bool push; /* block in push (queue full) instead of pop (queue empty) */
+    enum blocked_mode mode;
     int ready_fd;
 };
 
@@ -487,42 +490,52 @@ static void blocked_here(void *p)
     struct blocked *b = p;
     zipc_segment *seg;
     zipc_queue *q;
+    zipc_stack *s;
     zipc_array *when;
     open_queue(b->seg, &seg, &q);
+    ZT_OK(zipc_stack_open(seg, "s", ES, &s));
     ZT_OK(zipc_array_open(seg, "when", 8, &when));
     ZT_ASSERT(write(b->ready_fd, "x", 1) == 1);
     uint8_t buf[ES], want[ES];
     for (uint64_t k = 0; k < WAKE_ROUNDS; k++) {
-        if (b->push) {
-            payload(k + 2, buf, ES); /* 0 and 1 fill the queue */
-            ZT_OK(zipc_queue_push(q, buf, 10 * SEC));
-        } else {
+        payload(b->mode == BLOCK_QUEUE_PUSH ? k + 2 : k, want, ES); /* 0, 1 fill the queue */
+        switch (b->mode) {
+        case BLOCK_QUEUE_PUSH:
+            ZT_OK(zipc_queue_push(q, want, 10 * SEC));
+            break;
+        case BLOCK_QUEUE_POP:
             ZT_OK(zipc_queue_pop(q, buf, 10 * SEC));
+            break;
+        case BLOCK_STACK_POP:
+            ZT_OK(zipc_stack_pop(s, buf, 10 * SEC));
+            break;
         }
         ZT_OK(zipc_array_store_u64(when, k, (uint64_t)zt_now_ns()));
-        if (!b->push) {
-            payload(k, want, ES);
+        if (b->mode != BLOCK_QUEUE_PUSH)
             ZT_ASSERT(memcmp(buf, want, ES) == 0);
-        }
     }
     zipc_array_close(when);
+    zipc_stack_close(s);
     zipc_queue_close(q);
     zipc_segment_close(seg);
 }
 
-static void blocked_sees_peer(bool push)
+static void blocked_sees_peer(enum blocked_mode mode)
 {
+    static const char *what[] = {"queue pop", "queue push", "stack pop"};
     need_peer();
     char name[128], es[24], n[24];
-    copy_name(name, push ? "bpush" : "bpop");
+    copy_name(name, "blocked");
     u64_text(es, ES);
     zipc_segment *seg;
     zipc_queue *q;
+    zipc_stack *s;
     zipc_array *when;
     ZT_OK(zipc_segment_create(name, 1 << 16, 0, &seg));
     ZT_OK(zipc_queue_create(seg, "q", ES, 2, &q));
+    ZT_OK(zipc_stack_create(seg, "s", ES, 2, &s));
     ZT_OK(zipc_array_create(seg, "when", 8, WAKE_ROUNDS, &when));
-    if (push) {
+    if (mode == BLOCK_QUEUE_PUSH) {
         uint8_t buf[ES];
         for (uint64_t seq = 0; seq < 2; seq++) {
             payload(seq, buf, ES);
@@ -531,19 +544,25 @@ static void blocked_sees_peer(bool push)
     }
     int fds[2];
     ZT_ASSERT(pipe(fds) == 0);
-    struct blocked b = {name, push, fds[1]};
+    struct blocked b = {name, mode, fds[1]};
     pid_t pid = zt_fork(blocked_here, &b);
     char c;
     ZT_ASSERT(read(fds[0], &c, 1) == 1);
     /* The peer starts (tens of ms of interpreter start-up) while the child
      * blocks; its first operation comes long after the child's spin. */
     static char out[PEER_OUT];
-    if (push) {
+    u64_text(n, WAKE_ROUNDS);
+    switch (mode) {
+    case BLOCK_QUEUE_PUSH:
         u64_text(n, WAKE_ROUNDS + 2);
         PEER_OK(out, "queue-pop-seq", name, "q", es, "0", n, "10", WAKE_INTERVAL);
-    } else {
-        u64_text(n, WAKE_ROUNDS);
+        break;
+    case BLOCK_QUEUE_POP:
         PEER_OK(out, "queue-push-seq", name, "q", es, "0", n, "10", WAKE_INTERVAL);
+        break;
+    case BLOCK_STACK_POP:
+        PEER_OK(out, "stack-push-seq", name, "s", es, "0", n, "10", WAKE_INTERVAL);
+        break;
     }
     zt_wait_ok(pid);
     int64_t peer_t[WAKE_ROUNDS + 2];
@@ -552,27 +571,133 @@ static void blocked_sees_peer(bool push)
     for (uint64_t k = 0; k < WAKE_ROUNDS; k++) {
         uint64_t seen;
         ZT_OK(zipc_array_load_u64(when, k, &seen));
-        /* Push k+2 could only happen after the peer's pop k freed a slot. */
+        /* Round k here could only complete after the peer's operation k
+         * (for BLOCK_QUEUE_PUSH: push k+2 needs the slot freed by pop k). */
         int64_t late = (int64_t)seen - peer_t[k];
         ZT_ASSERT(late > 0);
         ZT_ASSERT(late < SLICE_SLACK_NS);
         worst = late > worst ? late : worst;
         sum += late;
     }
-    printf("    blocked %s saw the peer's %s after %.2f ms on average, %.2f ms at worst "
-           "(slice 10 ms)\n", push ? "push" : "pop", push ? "pop" : "push",
-           sum / 1e6 / WAKE_ROUNDS, worst / 1e6);
+    printf("    blocked %s saw the peer's change after %.2f ms on average, %.2f ms at worst "
+           "(slice 10 ms)\n", what[mode], sum / 1e6 / WAKE_ROUNDS, worst / 1e6);
     zipc_array_close(when);
+    zipc_stack_close(s);
     zipc_queue_close(q);
     zipc_segment_close(seg);
 }
 
-ZTEST(interop_blocked_pop_sees_each_push_of_the_reference_peer_within_about_a_slice, ZT_FAST)
+ZTEST(interop_blocked_queue_pop_sees_each_push_of_the_reference_peer_within_about_a_slice, ZT_FAST)
 {
-    blocked_sees_peer(false);
+    blocked_sees_peer(BLOCK_QUEUE_POP);
 }
 
-ZTEST(interop_blocked_push_sees_each_pop_of_the_reference_peer_within_about_a_slice, ZT_FAST)
+ZTEST(interop_blocked_queue_push_sees_each_pop_of_the_reference_peer_within_about_a_slice, ZT_FAST)
 {
-    blocked_sees_peer(true);
+    blocked_sees_peer(BLOCK_QUEUE_PUSH);
+}
+
+ZTEST(interop_blocked_stack_pop_sees_each_push_of_the_reference_peer_within_about_a_slice, ZT_FAST)
+{
+    blocked_sees_peer(BLOCK_STACK_POP);
+}
+
+/* ---- counters across the 2^32 wrap ------------------------------------------------- */
+
+static void push_here(zipc_queue *q, uint64_t from, uint64_t to)
+{
+    uint8_t buf[ES];
+    for (uint64_t seq = from; seq < to; seq++) {
+        payload(seq, buf, ES);
+        ZT_OK(zipc_queue_try_push(q, buf));
+    }
+}
+
+static void pop_here(zipc_queue *q, uint64_t from, uint64_t to)
+{
+    uint8_t buf[ES], want[ES];
+    for (uint64_t seq = from; seq < to; seq++) {
+        ZT_OK(zipc_queue_try_pop(q, buf));
+        payload(seq, want, ES);
+        ZT_ASSERT(memcmp(buf, want, ES) == 0);
+    }
+}
+
+ZTEST(interop_queue_counters_crossing_2_pow_32_agree_with_the_reference_peer, ZT_FAST)
+{
+    need_peer();
+    char name[128], es[24];
+    copy_name(name, "wrap");
+    u64_text(es, ES);
+    zipc_segment *seg;
+    zipc_queue *q;
+    ZT_OK(zipc_segment_create(name, 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", ES, 4, &q));
+    /* head = tail = 2^32 - 3, seq[] to match: the wrap comes at the 4th element. */
+    PEER_OK(NULL, "queue-seed", name, "q", es, "0xFFFFFFFD");
+    push_here(q, 0, 3);
+    PEER_OK(NULL, "queue-pop-seq", name, "q", es, "0", "3");
+    push_here(q, 3, 6);
+    PEER_OK(NULL, "queue-pop-seq", name, "q", es, "3", "3");
+    PEER_OK(NULL, "queue-push-seq", name, "q", es, "6", "4");
+    ZT_ERR(zipc_queue_try_push(q, (uint8_t[ES]){0}), -EAGAIN); /* full: 4 of 4 */
+    pop_here(q, 6, 10);
+    ZT_ERR(zipc_queue_try_pop(q, (uint8_t[ES]){0}), -EAGAIN);
+    static char out[PEER_OUT];
+    PEER_OK(out, "dump", name, "q=queue");
+    /* 2^32 - 3 + 10 = 7; each slot's seq = the counter that will next use it. */
+    ZT_ASSERT(strstr(dump_line(out, "q"), "\"head\":7,"));
+    ZT_ASSERT(strstr(dump_line(out, "q"), "\"tail\":7}"));
+    ZT_ASSERT(strstr(dump_line(out, "q"), "\"seq\":[8,9,10,7]"));
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+/* ---- the same operations here and in the peer give the same bytes ------------------- */
+
+ZTEST(interop_odd_sizes_padding_and_rounding_give_the_peers_bytes_exactly, ZT_FAST)
+{
+    need_peer();
+    char ours[128], theirs[128];
+    copy_name(ours, "ours");
+    copy_name(theirs, "theirs");
+    /* 3-byte elements: cap*es is never a multiple of 8 (align8 padding before
+     * seq[]/state[]); queue capacity 3 rounds to 4; 13-byte array leaves
+     * next_offset unaligned; a table of 8 entries. */
+    zipc_segment *seg;
+    zipc_array *a;
+    zipc_queue *q;
+    zipc_stack *s;
+    ZT_OK(zipc_segment_create(ours, 1 << 16, 8, &seg));
+    ZT_OK(zipc_array_create(seg, "a3", 3, 5, &a));
+    ZT_OK(zipc_array_set(a, 1, "\x01\x02\x03"));
+    ZT_OK(zipc_array_set(a, 4, "\xfd\xfe\xff"));
+    ZT_OK(zipc_queue_create_ex(seg, "q3", 3, 3, ZIPC_QUEUE_NO_AUX, &q));
+    ZT_EQ(zipc_queue_capacity(q), 4);
+    ZT_OK(zipc_queue_try_push(q, "abc"));
+    ZT_OK(zipc_queue_try_push(q, "def"));
+    ZT_OK(zipc_queue_try_push(q, "ghi"));
+    ZT_OK(zipc_queue_try_pop(q, (char[3]){0}));
+    ZT_OK(zipc_stack_create_ex(seg, "s3", 3, 5, ZIPC_STACK_NO_AUX, &s));
+    ZT_OK(zipc_stack_try_push(s, "xyz"));
+    ZT_OK(zipc_stack_try_push(s, "XYZ"));
+    zipc_array_close(a);
+    zipc_queue_close(q);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+
+    PEER_OK(NULL, "create", theirs, "65536", "8", "+", "array-create", theirs, "a3", "3", "5",
+            "x:000000", "x:010203", "x:000000", "x:000000", "x:fdfeff", "+", "queue-create", theirs, "q3", "3", "3",
+            "+", "queue-push", theirs, "q3", "3", "x:616263", "x:646566", "x:676869", "+",
+            "queue-pop", theirs, "q3", "3", "1", "+", "stack-create", theirs, "s3", "3", "5",
+            "+", "stack-push", theirs, "s3", "3", "x:78797a", "x:58595a");
+    static char out[PEER_OUT];
+    PEER_OK(out, "compare", ours, theirs);
+    EXPECT_STR(out, "{\"bytes\":65536,\"equal\":true}\n");
+    PEER_OK(out, "dump", ours, "a3=array:3");
+    EXPECT_STR(dump_line(out, "q3"),
+               "{\"capacity\":4,\"elem_size\":3,\"entry\":1,\"head\":1,"
+               "\"items\":[\"646566\",\"676869\"],\"kind\":\"queue\",\"name\":\"q3\","
+               "\"offset\":440,\"seq\":[4,2,3,3],\"size\":48,"
+               "\"slots\":[\"616263\",\"646566\",\"676869\",\"000000\"],\"tail\":3}");
 }

@@ -26,7 +26,8 @@ round). That is all the tests need; it is NOT a general-purpose implementation.
 Usage: zeroipc_ref.py COMMAND ARGS... [+ COMMAND ARGS...]...
 (commands chained with a lone "+" run in one process, one after the other).
 Values on the command line are integers (elements of 1, 2, 4 or 8 bytes, signed,
-little-endian) unless a command says otherwise. Output is JSON (one object per line for
+little-endian) or x:HEX (raw bytes, any element size) unless a command says otherwise;
+elements of other sizes are printed as hex strings. Output is JSON (one object per line for
 dump). Exit status 0 on success, 1 on a failed check or error (message on stderr).
 
   create NAME SIZE [MAX_ENTRIES]        new segment (MAX_ENTRIES default 64)
@@ -39,6 +40,8 @@ dump). Exit status 0 on success, 1 on a failed check or error (message on stderr
   array-read NAME ANAME ES
   array-write NAME ANAME ES INDEX VALUES...
   queue-create NAME QNAME ES CAP
+  queue-seed NAME QNAME ES START        set an empty queue's counters to START (e.g. just
+                                        below 2^32), seq[] to match
   queue-push NAME QNAME ES VALUES...    try-push each; fails if the queue is full
   queue-pop NAME QNAME ES N             try-pop up to N; prints the popped values
   queue-push-seq NAME QNAME ES START COUNT [TIMEOUT_S [INTERVAL_MS]]
@@ -52,6 +55,9 @@ dump). Exit status 0 on success, 1 on a failed check or error (message on stderr
   stack-create NAME SNAME ES CAP
   stack-push NAME SNAME ES VALUES...
   stack-pop NAME SNAME ES N
+  stack-push-seq NAME SNAME ES START COUNT [TIMEOUT_S [INTERVAL_MS]]
+                                        push payload(START..), polling while full;
+                                        prints the time taken before each publish
   map-create NAME MNAME KEYTYPE VALTYPE CAP   types: i8 i16 i32 i64 u8 u16 u32 u64 f32 f64
   map-put NAME MNAME KEYTYPE VALTYPE K=V ...
   map-get NAME MNAME KEYTYPE VALTYPE KEYS...  prints {"key": value or null}
@@ -119,6 +125,16 @@ def encode_int(value, es):
     if es in INT_CODES:
         return struct.pack(INT_CODES[es], int(value))
     raise FormatError("element size %d: give values of 1, 2, 4 or 8 bytes" % es)
+
+
+def encode_value(text, es):
+    """A command-line element: an integer, or x:HEX for raw bytes of any size."""
+    if text.startswith("x:"):
+        b = bytes.fromhex(text[2:])
+        if len(b) != es:
+            raise FormatError("%s is not %d bytes" % (text, es))
+        return b
+    return encode_int(int(text, 0), es)
 
 
 def decode_elem(b):
@@ -599,7 +615,8 @@ class Map:
             if st == M_OCCUPIED:
                 out.append({"slot": i, "key": self._key(e), "value": self._val(e),
                             "home": key_hash(self.ktype, self._key(e)) % self.cap})
-        return {"size": self.seg.load_u32(self.off), "capacity": self.cap,
+        # "count": the header's size word ("size" is the entry's byte size in dumps).
+        return {"count": self.seg.load_u32(self.off), "capacity": self.cap,
                 "entry_size": self.entry_size, "key_off": self.key_off,
                 "val_off": self.val_off, "entries": out}
 
@@ -656,7 +673,7 @@ class Set:
             e = self.off + 16 + i * self.entry_size
             if self.seg.load_u32(e) == M_OCCUPIED:
                 out.append(struct.unpack_from(code, self.seg.mm, e + self.val_off)[0])
-        return {"size": self.seg.load_u32(self.off), "capacity": self.cap,
+        return {"count": self.seg.load_u32(self.off), "capacity": self.cap,
                 "entry_size": self.entry_size, "values": out}
 
 
@@ -752,7 +769,7 @@ def cmd_array_create(name, aname, es, cap, *values):
     seg = Segment.open(name)
     a = Array.create(seg, aname, int(es), int(cap, 0))
     for i, v in enumerate(values):
-        a.set(i, encode_int(int(v, 0), a.es))
+        a.set(i, encode_value(v, a.es))
 
 
 def cmd_array_read(name, aname, es):
@@ -762,17 +779,29 @@ def cmd_array_read(name, aname, es):
 def cmd_array_write(name, aname, es, index, *values):
     a = Array.open(Segment.open(name), aname, int(es))
     for k, v in enumerate(values):
-        a.set(int(index) + k, encode_int(int(v, 0), a.es))
+        a.set(int(index) + k, encode_value(v, a.es))
 
 
 def cmd_queue_create(name, qname, es, cap):
     Queue.create(Segment.open(name), qname, int(es), int(cap, 0))
 
 
+def cmd_queue_seed(name, qname, es, start):
+    """Make an empty queue look as if START elements had passed through it."""
+    q = Queue.open(Segment.open(name), qname, int(es))
+    start = int(start, 0) & U32
+    if q.head() != q.tail():
+        raise FormatError("queue not empty")
+    for c in range(start, start + q.cap):  # the next cap counters own their slots
+        q.seg.store_u32(q.seq + 4 * (c & (q.cap - 1)), c)
+    q.seg.store_u32(q.off, start)
+    q.seg.store_u32(q.off + 4, start)
+
+
 def cmd_queue_push(name, qname, es, *values):
     q = Queue.open(Segment.open(name), qname, int(es))
     for v in values:
-        if not q.try_push(encode_int(int(v, 0), q.es)):
+        if not q.try_push(encode_value(v, q.es)):
             raise FormatError("queue full before %s" % v)
 
 
@@ -836,7 +865,7 @@ def cmd_stack_create(name, sname, es, cap):
 def cmd_stack_push(name, sname, es, *values):
     s = Stack.open(Segment.open(name), sname, int(es))
     for v in values:
-        if not s.try_push(encode_int(int(v, 0), s.es)):
+        if not s.try_push(encode_value(v, s.es)):
             raise FormatError("stack full before %s" % v)
 
 
@@ -849,6 +878,24 @@ def cmd_stack_pop(name, sname, es, n):
             break
         got.append(decode_elem(d))
     out(got)
+
+
+def cmd_stack_push_seq(name, sname, es, start, count, timeout_s="5", interval_ms="0"):
+    s = Stack.open(Segment.open(name), sname, int(es))
+    end, times = deadline_of(timeout_s), []
+    for seq in range(int(start), int(start) + int(count)):
+        if times and float(interval_ms) > 0:
+            time.sleep(float(interval_ms) / 1000)
+        data = payload(seq, s.es)
+        while True:
+            t = time.monotonic_ns()
+            if s.try_push(data):
+                break
+            if time.monotonic() > end:
+                raise FormatError("stack stayed full at seq %d" % seq)
+            time.sleep(0.0005)
+        times.append(t)
+    out({"pushed": int(count), "t_ns": times})
 
 
 def cmd_map_create(name, mname, kt, vt, cap):
@@ -893,9 +940,10 @@ COMMANDS = {
     "create": cmd_create, "write-example": cmd_write_example, "dump": cmd_dump,
     "compare": cmd_compare, "array-create": cmd_array_create, "array-read": cmd_array_read,
     "array-write": cmd_array_write, "queue-create": cmd_queue_create,
-    "queue-push": cmd_queue_push, "queue-pop": cmd_queue_pop,
+    "queue-seed": cmd_queue_seed, "queue-push": cmd_queue_push, "queue-pop": cmd_queue_pop,
     "queue-push-seq": cmd_queue_push_seq, "queue-pop-seq": cmd_queue_pop_seq,
     "stack-create": cmd_stack_create, "stack-push": cmd_stack_push, "stack-pop": cmd_stack_pop,
+    "stack-push-seq": cmd_stack_push_seq,
     "map-create": cmd_map_create, "map-put": cmd_map_put, "map-get": cmd_map_get,
     "map-dump": cmd_map_dump, "set-create": cmd_set_create, "set-add": cmd_set_add,
     "set-dump": cmd_set_dump, "hash": cmd_hash,
