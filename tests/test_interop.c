@@ -701,3 +701,47 @@ ZTEST(interop_odd_sizes_padding_and_rounding_give_the_peers_bytes_exactly, ZT_FA
                "\"offset\":440,\"seq\":[4,2,3,3],\"size\":48,"
                "\"slots\":[\"616263\",\"646566\",\"676869\",\"000000\"],\"tail\":3}");
 }
+
+/* ---- no room for our extension entries --------------------------------------------- */
+
+ZTEST(interop_peer_segment_without_room_for_extension_entries_is_still_usable, ZT_FAST)
+{
+    need_peer();
+    char full[128], tight[128];
+    copy_name(full, "full");
+    copy_name(tight, "tight");
+    /* A table of 3 entries, all used; and a segment whose bytes end 132
+     * bytes after the queue (too small for q_own's 1032 bytes). */
+    PEER_OK(NULL, "create", full, "4096", "3", "+", "queue-create", full, "q", "8", "4", "+",
+            "stack-create", full, "s", "4", "4", "+", "array-create", full, "a", "8", "1", "+",
+            "queue-push", full, "q", "8", "5", "+", "stack-push", full, "s", "4", "6", "+",
+            "create", tight, "3300", "64", "+", "queue-create", tight, "q", "8", "4", "+",
+            "queue-push", tight, "q", "8", "7");
+    const char *names[] = {full, tight};
+    for (int i = 0; i < 2; i++) {
+        zipc_segment *seg;
+        zipc_queue *q;
+        int64_t v;
+        ZT_OK(zipc_segment_open(names[i], &seg));
+        ZT_OK(zipc_queue_open(seg, "q", 8, &q));
+        ZT_OK(zipc_queue_pop(q, &v, 5 * SEC));
+        ZT_EQ(v, i == 0 ? 5 : 7);
+        int64_t t0 = zt_now_ns();
+        ZT_ERR(zipc_queue_pop(q, &v, 30 * MS), -ETIMEDOUT);
+        ZT_ASSERT(zt_now_ns() - t0 >= 30 * MS);
+        if (i == 0) {
+            zipc_stack *s;
+            int32_t w;
+            ZT_OK(zipc_stack_open(seg, "s", 4, &s));
+            ZT_OK(zipc_stack_pop(s, &w, 5 * SEC));
+            ZT_EQ(w, 6);
+            zipc_stack_close(s);
+        }
+        /* The peer still reads it, and what it pushes reaches us. */
+        PEER_OK(NULL, "dump", names[i], "+", "queue-push", names[i], "q", "8", "9");
+        ZT_OK(zipc_queue_pop(q, &v, 5 * SEC));
+        ZT_EQ(v, 9);
+        zipc_queue_close(q);
+        zipc_segment_close(seg);
+    }
+}
