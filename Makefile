@@ -14,6 +14,7 @@ CC        ?= cc
 PREFIX    ?= /usr/local
 LIBDIR    ?= $(PREFIX)/lib
 INCDIR    ?= $(PREFIX)/include
+BINDIR    ?= $(PREFIX)/bin
 VERSION   := 0.1.0
 SOVERSION := 0
 B         ?= build
@@ -64,7 +65,7 @@ $(SHARED): $(OBJS)
 
 $(TESTBIN): $(TEST_SRCS) tests/harness.h $(TOBJS) $(HEADERS) $(PRIV_HDRS) | $(B)/tests
 	$(CC) $(BASEFLAGS) -DZIPC_TEST_HOOKS -Itests -DZIPC_SO_PATH='"$(B)/libzeroipc.so"' \
-	    -DZIPC_EXAMPLES_DIR='"$(B)/examples"' -o $@ $(TEST_SRCS) $(TOBJS) $(LDLIBS)
+	    -DZIPC_EXAMPLES_DIR='"$(B)/examples"' -DZIPC_TOOLS_DIR='"$(B)/tools"' -o $@ $(TEST_SRCS) $(TOBJS) $(LDLIBS)
 
 $(B)/examples/%: examples/%.c $(STATIC) $(HEADERS) | $(B)/examples
 	$(CC) $(BASEFLAGS) -o $@ $< $(STATIC) $(LDLIBS) $(EXLIBS)
@@ -85,7 +86,7 @@ bench: $(BENCHES)
 demo: $(B)/examples/demo
 	$(B)/examples/demo
 
-test: $(TESTBIN) $(SHARED) $(EXAMPLES)
+test: $(TESTBIN) $(SHARED) $(EXAMPLES) $(TOOLS)
 	$(TESTBIN)
 
 test-asan:
@@ -114,9 +115,10 @@ benchmark: bench
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
 
 # ---- install ---------------------------------------------------------------
-install: $(STATIC) $(SHARED)
-	install -d $(DESTDIR)$(INCDIR)/zeroipc $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/cmake/zeroipc
+install: $(STATIC) $(SHARED) $(TOOLS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR)/zeroipc $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/cmake/zeroipc
 	install -m 644 $(HEADERS) $(DESTDIR)$(INCDIR)/zeroipc/
+	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)/
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libzeroipc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libzeroipc.so.$(SOVERSION)
@@ -130,7 +132,7 @@ install: $(STATIC) $(SHARED)
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCDIR)/zeroipc $(DESTDIR)$(LIBDIR)/cmake/zeroipc
-	rm -f $(DESTDIR)$(LIBDIR)/libzeroipc.* $(DESTDIR)$(LIBDIR)/pkgconfig/zeroipc.pc
+	rm -f $(DESTDIR)$(LIBDIR)/libzeroipc.* $(DESTDIR)$(LIBDIR)/pkgconfig/zeroipc.pc $(DESTDIR)$(BINDIR)/zipc
 
 clean:
 	rm -rf build

@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
@@ -119,6 +120,73 @@ static inline void zipc__cpu_relax(void)
 #else
     __asm__ __volatile__("" ::: "memory");
 #endif
+}
+
+/* Atomic byte copies for slot data that a reader may read while a writer
+ * rewrites it (seqlock style: the reader validates a version word afterwards
+ * and discards what it read if the version moved). Plain memcpy would be a
+ * data race (undefined, and reported by TSan). Each step on the shared side
+ * is the widest access its address is aligned to, so an aligned 1/2/4/8-byte
+ * field is accessed with exactly one single-copy-atomic access, whatever the
+ * alignment of the local buffer.
+ * Shared loads are acquire and shared stores release, so no standalone fence
+ * is needed (ThreadSanitizer does not model fences): a writer's release
+ * stores of data come after its claim of the version word, and a reader whose
+ * acquire load sees any of them also sees that claim when it re-reads the
+ * version (labels S3/L3 where used). */
+#define ZIPC__BYTES_STEP(T, shared, local, n, is_store)                                       \
+    if (n >= sizeof(T) && (uintptr_t)(shared) % sizeof(T) == 0) {                             \
+        T v_;                                                                                  \
+        if (is_store) {                                                                        \
+            __builtin_memcpy(&v_, local, sizeof(T));                                           \
+            __atomic_store_n((T *)(shared), v_, __ATOMIC_RELEASE);                             \
+        } else {                                                                               \
+            v_ = __atomic_load_n((const T *)(shared), __ATOMIC_ACQUIRE);                       \
+            __builtin_memcpy(local, &v_, sizeof(T));                                           \
+        }                                                                                      \
+        shared += sizeof(T);                                                                   \
+        local += sizeof(T);                                                                    \
+        n -= sizeof(T);                                                                        \
+        continue;                                                                              \
+    }
+
+static inline void zipc__bytes_copy_(uint8_t *shared, uint8_t *local, size_t n, bool is_store)
+{
+    while (n > 0) {
+        ZIPC__BYTES_STEP(uint64_t, shared, local, n, is_store)
+        ZIPC__BYTES_STEP(uint32_t, shared, local, n, is_store)
+        ZIPC__BYTES_STEP(uint16_t, shared, local, n, is_store)
+        ZIPC__BYTES_STEP(uint8_t, shared, local, n, is_store)
+    }
+}
+
+/* Copy N local bytes into shared memory (release stores). */
+static inline void zipc__store_bytes_release(void *shared, const void *local, size_t n)
+{
+    zipc__bytes_copy_((uint8_t *)shared, (uint8_t *)(uintptr_t)local, n, true);
+}
+
+/* Copy N shared bytes into local memory (acquire loads). */
+static inline void zipc__load_bytes_acquire(void *local, const void *shared, size_t n)
+{
+    zipc__bytes_copy_((uint8_t *)(uintptr_t)shared, (uint8_t *)local, n, false);
+}
+
+/* Shared bytes A equal local bytes B (A read as by zipc__load_bytes_acquire). */
+static inline bool zipc__equal_acquire(const void *av, const void *bv, size_t n)
+{
+    uint8_t buf[64];
+    const uint8_t *a = av, *b = bv;
+    while (n > 0) {
+        size_t k = n < sizeof(buf) ? n : sizeof(buf);
+        zipc__load_bytes_acquire(buf, a, k);
+        if (__builtin_memcmp(buf, b, k) != 0)
+            return false;
+        a += k;
+        b += k;
+        n -= k;
+    }
+    return true;
 }
 
 #endif /* ZIPC_ATOMICS_H */

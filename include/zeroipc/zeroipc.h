@@ -7,5 +7,9 @@
 #include "array.h"
 #include "queue.h"
 #include "stack.h"
+#include "map.h"
+#include "set.h"
+#include "pool.h"
+#include "ring.h"
 
 #endif /* ZEROIPC_ZEROIPC_H */

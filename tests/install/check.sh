@@ -9,7 +9,7 @@ cd "$top"
 make -s install PREFIX="$tmp/prefix" >/dev/null
 make -s install PREFIX=/usr/local DESTDIR="$tmp/stage" >/dev/null
 for f in include/zeroipc/zeroipc.h lib/libzeroipc.a lib/libzeroipc.so.0 lib/pkgconfig/zeroipc.pc \
-         lib/cmake/zeroipc/zeroipcConfig.cmake; do
+         lib/cmake/zeroipc/zeroipcConfig.cmake bin/zipc; do
   test -e "$tmp/stage/usr/local/$f" || { echo "install check: DESTDIR lacks $f"; exit 1; }
 done
 export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig"
