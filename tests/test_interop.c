@@ -745,3 +745,187 @@ ZTEST(interop_peer_segment_without_room_for_extension_entries_is_still_usable, Z
         zipc_segment_close(seg);
     }
 }
+
+/* ---- Map and Set (FORMAT.md section 3: layout, hash, probing) -------------------------- */
+
+static const int32_t map_keys[] = {1, 42, -1, 8, 15, -100, 7, INT32_MAX, INT32_MIN, 13, 26};
+#define MAP_KEYS (sizeof(map_keys) / sizeof(map_keys[0]))
+static const int64_t md_keys[] = {7, -3, 1000000000000LL, 5};
+static const double md_vals[] = {1.5, -2.25, 3e10, 0.5};
+static const int32_t set_vals[] = {3, -4, 100};
+static const double setd_vals[] = {1.5, -2.5};
+
+static const zipc_map_options float_keys = {.flags = ZIPC_MAP_KIND_SET,
+                                            .key_kind = ZIPC_KEY_FLOAT};
+
+/* The maps and sets both sides build, in this order: m32 (i32 -> i32, 13
+ * slots; every key's value is key * 10, 42 updated to 421 afterwards), md
+ * (i64 -> f64, 8 slots), st (Set<i32>, 11 slots), sd (Set<f64>, 7 slots). */
+static void peer_builds_maps(const char *name)
+{
+    PEER_OK(NULL, "create", name, "65536", "+", "map-create", name, "m32", "i32", "i32", "13",
+            "+", "map-put", name, "m32", "i32", "i32", "1=10", "42=420", "-1=-10", "8=80",
+            "15=150", "-100=-1000", "7=70", "2147483647=-10", "-2147483648=0", "13=130",
+            "26=260", "+", "map-put", name, "m32", "i32", "i32", "42=421", "+", "map-create",
+            name, "md", "i64", "f64", "8", "+", "map-put", name, "md", "i64", "f64", "7=1.5",
+            "-3=-2.25", "1000000000000=3e10", "5=0.5", "+", "set-create", name, "st", "i32", "11",
+            "+", "set-add", name, "st", "i32", "3", "-4", "100", "3", "+", "set-create", name,
+            "sd", "f64", "7", "+", "set-add", name, "sd", "f64", "1.5", "-2.5");
+}
+
+static int32_t m32_value(int32_t key)
+{
+    return key == 42 ? 421 : (int32_t)((uint32_t)key * 10u);
+}
+
+static void we_build_maps(zipc_segment *seg)
+{
+    zipc_map *m, *md;
+    zipc_set *st, *sd;
+    bool added;
+    ZT_OK(zipc_map_create(seg, "m32", 4, 4, 13, NULL, &m));
+    for (size_t i = 0; i < MAP_KEYS; i++) {
+        int32_t v = map_keys[i] == 42 ? 420 : m32_value(map_keys[i]);
+        ZT_OK(zipc_map_insert(m, &map_keys[i], &v, &added));
+        ZT_ASSERT(added);
+    }
+    ZT_OK(zipc_map_insert(m, &(int32_t){42}, &(int32_t){421}, &added));
+    ZT_ASSERT(!added);
+    ZT_OK(zipc_map_create(seg, "md", 8, 8, 8, NULL, &md));
+    for (size_t i = 0; i < 4; i++)
+        ZT_OK(zipc_map_insert(md, &md_keys[i], &md_vals[i], NULL));
+    ZT_OK(zipc_set_create(seg, "st", 4, 11, NULL, &st));
+    for (size_t i = 0; i < 3; i++)
+        ZT_OK(zipc_set_insert(st, &set_vals[i], NULL));
+    ZT_OK(zipc_set_insert(st, &set_vals[0], &added));
+    ZT_ASSERT(!added);
+    ZT_OK(zipc_set_create(seg, "sd", 8, 7, &float_keys, &sd));
+    for (size_t i = 0; i < 2; i++)
+        ZT_OK(zipc_set_insert(sd, &setd_vals[i], NULL));
+    zipc_map_close(m);
+    zipc_map_close(md);
+    zipc_set_close(st);
+    zipc_set_close(sd);
+}
+
+ZTEST(interop_maps_and_sets_written_by_the_reference_peer_are_read_and_extended_here, ZT_FAST)
+{
+    need_peer();
+    char name[128];
+    copy_name(name, "maps");
+    peer_builds_maps(name);
+    zipc_segment *seg;
+    zipc_map *m, *md;
+    zipc_set *st, *sd;
+    ZT_OK(zipc_segment_open(name, &seg));
+    ZT_OK(zipc_map_open(seg, "m32", 4, 4, NULL, &m));
+    ZT_EQ(zipc_map_size(m), MAP_KEYS);
+    ZT_EQ(zipc_map_capacity(m), 13);
+    for (size_t i = 0; i < MAP_KEYS; i++) {
+        int32_t v;
+        ZT_OK(zipc_map_get(m, &map_keys[i], &v));
+        ZT_EQ(v, m32_value(map_keys[i]));
+    }
+    ZT_ERR(zipc_map_get(m, &(int32_t){2}, NULL), -ENOENT);
+    uint64_t cursor = 0, seen = 0;
+    int32_t k, v;
+    while (zipc_map_next(m, &cursor, &k, &v) == 0) {
+        ZT_EQ(v, m32_value(k));
+        seen++;
+    }
+    ZT_EQ(seen, MAP_KEYS);
+
+    ZT_OK(zipc_map_open(seg, "md", 8, 8, NULL, &md));
+    for (size_t i = 0; i < 4; i++) {
+        double d;
+        ZT_OK(zipc_map_get(md, &md_keys[i], &d));
+        ZT_ASSERT(d == md_vals[i]);
+    }
+    ZT_OK(zipc_set_open(seg, "st", 4, NULL, &st));
+    ZT_OK(zipc_set_open(seg, "sd", 8, &float_keys, &sd));
+    ZT_EQ(zipc_set_size(st), 3);
+    bool present;
+    for (size_t i = 0; i < 3; i++) {
+        ZT_OK(zipc_set_contains(st, &set_vals[i], &present));
+        ZT_ASSERT(present);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        ZT_OK(zipc_set_contains(sd, &setd_vals[i], &present));
+        ZT_ASSERT(present);
+    }
+    ZT_OK(zipc_set_contains(sd, &(double){2.5}, &present));
+    ZT_ASSERT(!present);
+
+    /* What we add lands where the peer's probing finds it (our opens added
+     * the "_own" entries, which the peer ignores). */
+    ZT_OK(zipc_map_insert(m, &(int32_t){2}, &(int32_t){20}, NULL));
+    ZT_OK(zipc_map_insert(md, &(int64_t){-1}, &(double){-0.125}, NULL));
+    ZT_OK(zipc_set_insert(st, &(int32_t){-5}, NULL));
+    ZT_OK(zipc_set_insert(sd, &(double){100.25}, NULL));
+    static char out[PEER_OUT];
+    PEER_OK(out, "map-get", name, "m32", "i32", "i32", "1", "2", "42", "-100", "2147483647",
+            "-2147483648", "26", "3", "+", "map-get", name, "md", "i64", "f64", "-1", "7",
+            "1000000000000");
+    EXPECT_STR(out, "{\"-100\":-1000,\"-2147483648\":0,\"1\":10,\"2\":20,\"2147483647\":-10,"
+                    "\"26\":260,\"3\":null,\"42\":421}\n"
+                    "{\"-1\":-0.125,\"1000000000000\":30000000000.0,\"7\":1.5}\n");
+    PEER_OK(out, "set-dump", name, "sd", "f64");
+    ZT_ASSERT(strstr(out, "\"count\":3"));
+    ZT_ASSERT(strstr(out, "1.5") && strstr(out, "-2.5") && strstr(out, "100.25"));
+    PEER_OK(out, "set-add", name, "st", "i32", "-5", "+", "set-dump", name, "st", "i32");
+    ZT_ASSERT(strstr(out, "\"count\":4"));       /* -5 was found, not added twice */
+    zipc_map_close(m);
+    zipc_map_close(md);
+    zipc_set_close(st);
+    zipc_set_close(sd);
+    zipc_segment_close(seg);
+}
+
+ZTEST(interop_maps_and_sets_written_here_equal_the_reference_peers_bytes, ZT_FAST)
+{
+    need_peer();
+    char ours[128], theirs[128];
+    copy_name(ours, "ours");
+    copy_name(theirs, "theirs");
+    zipc_segment *seg;
+    ZT_OK(zipc_segment_create(ours, 65536, 0, &seg));
+    we_build_maps(seg);
+    zipc_segment_close(seg);
+    peer_builds_maps(theirs);
+    /* Same operations, same order: each structure's bytes are identical
+     * (home slots, probing, layout, size word); only the offsets differ,
+     * by our "_own" entries. */
+    static char out[PEER_OUT];
+    const char *entries[] = {"m32", "md", "st", "sd"};
+    const char *sizes[] = {"{\"bytes\":172,", "{\"bytes\":208,", "{\"bytes\":104,",
+                           "{\"bytes\":128,"};
+    for (int i = 0; i < 4; i++) {
+        PEER_OK(out, "compare", ours, theirs, entries[i]);
+        ZT_ASSERT(strncmp(out, sizes[i], strlen(sizes[i])) == 0);
+    }
+    PEER_OK(out, "map-get", ours, "m32", "i32", "i32", "-1", "8", "13", "15", "7", "5");
+    EXPECT_STR(out, "{\"-1\":-10,\"13\":130,\"15\":150,\"5\":null,\"7\":70,\"8\":80}\n");
+}
+
+ZTEST(interop_peer_map_in_a_full_table_is_readable_through_a_readonly_open, ZT_FAST)
+{
+    need_peer();
+    char name[128];
+    copy_name(name, "mapfull");
+    /* One table entry, used by the map: no room for "m_own". A read-write
+     * open needs that entry (docs/maps.md); a read-only one does not. */
+    PEER_OK(NULL, "create", name, "8192", "1", "+", "map-create", name, "m", "i32", "i32", "5",
+            "+", "map-put", name, "m", "i32", "i32", "3=4", "-8=9");
+    zipc_segment *seg;
+    zipc_map *m;
+    int32_t v;
+    ZT_OK(zipc_segment_open_ex(name, ZIPC_SEGMENT_READONLY, &seg));
+    ZT_OK(zipc_map_open(seg, "m", 4, 4, NULL, &m));
+    ZT_OK(zipc_map_get(m, &(int32_t){3}, &v));
+    ZT_EQ(v, 4);
+    ZT_OK(zipc_map_get(m, &(int32_t){-8}, &v));
+    ZT_EQ(v, 9);
+    ZT_EQ(zipc_map_size(m), 2);
+    zipc_map_close(m);
+    zipc_segment_close(seg);
+}

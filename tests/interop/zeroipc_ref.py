@@ -35,7 +35,7 @@ dump). Exit status 0 on success, 1 on a failed check or error (message on stderr
   dump NAME [ENTRY=KIND ...]            header and every entry as JSON lines; KIND is
                                         array:ES, queue, stack, map:KIND:KS:KA:VS:VA, set:...,
                                         raw (without hints, kinds are guessed by formula)
-  compare NAME1 NAME2                   byte equality of two segments
+  compare NAME1 NAME2 [ENTRY]           byte equality of two segments (or of one entry)
   array-create NAME ANAME ES CAP [VALUES...]
   array-read NAME ANAME ES
   array-write NAME ANAME ES INDEX VALUES...
@@ -754,14 +754,19 @@ def cmd_write_example(name):
         s.try_push(encode_int(v, 4))
 
 
-def cmd_compare(a, b):
+def cmd_compare(a, b, entry=None):
+    """Byte equality of two whole segments, or of one entry's bytes in each."""
     sa, sb = Segment.open(a, writable=False), Segment.open(b, writable=False)
-    if len(sa.mm) != len(sb.mm):
-        raise FormatError("sizes differ: %d != %d" % (len(sa.mm), len(sb.mm)))
-    ba, bb = sa.read(0, len(sa.mm)), sb.read(0, len(sb.mm))
+    if entry is None:
+        ra, rb = (0, len(sa.mm)), (0, len(sb.mm))
+    else:
+        ra, rb = sa.find(entry), sb.find(entry)
+    if ra[1] != rb[1]:
+        raise FormatError("sizes differ: %d != %d" % (ra[1], rb[1]))
+    ba, bb = sa.read(ra[0], ra[1]), sb.read(rb[0], rb[1])
     if ba != bb:
         first = next(i for i in range(len(ba)) if ba[i] != bb[i])
-        raise FormatError("first difference at offset 0x%x: %02x != %02x" % (first, ba[first], bb[first]))
+        raise FormatError("first difference at byte 0x%x: %02x != %02x" % (first, ba[first], bb[first]))
     out({"equal": True, "bytes": len(ba)})
 
 
