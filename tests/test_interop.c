@@ -476,7 +476,7 @@ ZTEST(interop_queue_elements_pushed_by_the_reference_peer_arrive_here_intact_and
 #define WAKE_INTERVAL "40" /* ms between the peer's operations: we are asleep by then */
 
 /* What the blocked process here waits for. */
-enum blocked_mode { BLOCK_QUEUE_POP, BLOCK_QUEUE_PUSH, BLOCK_STACK_POP };
+enum blocked_mode { BLOCK_QUEUE_POP, BLOCK_QUEUE_PUSH, BLOCK_STACK_POP, BLOCK_RING_READ };
 
 struct blocked {
     const char *seg;
@@ -491,9 +491,11 @@ static void blocked_here(void *p)
     zipc_segment *seg;
     zipc_queue *q;
     zipc_stack *s;
+    zipc_ring *r;
     zipc_array *when;
     open_queue(b->seg, &seg, &q);
     ZT_OK(zipc_stack_open(seg, "s", ES, &s));
+    ZT_OK(zipc_ring_open(seg, "r", ES, &r));
     ZT_OK(zipc_array_open(seg, "when", 8, &when));
     ZT_ASSERT(write(b->ready_fd, "x", 1) == 1);
     uint8_t buf[ES], want[ES];
@@ -509,12 +511,16 @@ static void blocked_here(void *p)
         case BLOCK_STACK_POP:
             ZT_OK(zipc_stack_pop(s, buf, 10 * SEC));
             break;
+        case BLOCK_RING_READ:
+            ZT_OK(zipc_ring_read_timeout(r, buf, 10 * SEC));
+            break;
         }
         ZT_OK(zipc_array_store_u64(when, k, (uint64_t)zt_now_ns()));
         if (b->mode != BLOCK_QUEUE_PUSH)
             ZT_ASSERT(memcmp(buf, want, ES) == 0);
     }
     zipc_array_close(when);
+    zipc_ring_close(r);
     zipc_stack_close(s);
     zipc_queue_close(q);
     zipc_segment_close(seg);
@@ -522,7 +528,7 @@ static void blocked_here(void *p)
 
 static void blocked_sees_peer(enum blocked_mode mode)
 {
-    static const char *what[] = {"queue pop", "queue push", "stack pop"};
+    static const char *what[] = {"queue pop", "queue push", "stack pop", "ring read"};
     need_peer();
     char name[128], es[24], n[24];
     copy_name(name, "blocked");
@@ -530,10 +536,12 @@ static void blocked_sees_peer(enum blocked_mode mode)
     zipc_segment *seg;
     zipc_queue *q;
     zipc_stack *s;
+    zipc_ring *r;
     zipc_array *when;
     ZT_OK(zipc_segment_create(name, 1 << 16, 0, &seg));
     ZT_OK(zipc_queue_create(seg, "q", ES, 2, &q));
     ZT_OK(zipc_stack_create(seg, "s", ES, 2, &s));
+    ZT_OK(zipc_ring_create(seg, "r", ES, 2, &r));
     ZT_OK(zipc_array_create(seg, "when", 8, WAKE_ROUNDS, &when));
     if (mode == BLOCK_QUEUE_PUSH) {
         uint8_t buf[ES];
@@ -563,6 +571,9 @@ static void blocked_sees_peer(enum blocked_mode mode)
     case BLOCK_STACK_POP:
         PEER_OK(out, "stack-push-seq", name, "s", es, "0", n, "10", WAKE_INTERVAL);
         break;
+    case BLOCK_RING_READ:
+        PEER_OK(out, "ring-write-seq", name, "r", es, "0", n, "10", WAKE_INTERVAL);
+        break;
     }
     zt_wait_ok(pid);
     int64_t peer_t[WAKE_ROUNDS + 2];
@@ -582,6 +593,7 @@ static void blocked_sees_peer(enum blocked_mode mode)
     printf("    blocked %s saw the peer's change after %.2f ms on average, %.2f ms at worst "
            "(slice 10 ms)\n", what[mode], sum / 1e6 / WAKE_ROUNDS, worst / 1e6);
     zipc_array_close(when);
+    zipc_ring_close(r);
     zipc_stack_close(s);
     zipc_queue_close(q);
     zipc_segment_close(seg);
@@ -600,6 +612,11 @@ ZTEST(interop_blocked_queue_push_sees_each_pop_of_the_reference_peer_within_abou
 ZTEST(interop_blocked_stack_pop_sees_each_push_of_the_reference_peer_within_about_a_slice, ZT_FAST)
 {
     blocked_sees_peer(BLOCK_STACK_POP);
+}
+
+ZTEST(interop_blocked_ring_read_sees_each_write_of_the_reference_peer_within_about_a_slice, ZT_FAST)
+{
+    blocked_sees_peer(BLOCK_RING_READ);
 }
 
 /* ---- counters across the 2^32 wrap ------------------------------------------------- */
@@ -927,5 +944,107 @@ ZTEST(interop_peer_map_in_a_full_table_is_readable_through_a_readonly_open, ZT_F
     ZT_EQ(v, 9);
     ZT_EQ(zipc_map_size(m), 2);
     zipc_map_close(m);
+    zipc_segment_close(seg);
+}
+
+/* ---- Ring and Pool ---------------------------------------------------------------------- */
+
+ZTEST(interop_ring_and_pool_operations_here_equal_the_reference_peers_bytes, ZT_FAST)
+{
+    need_peer();
+    char ours[128], theirs[128];
+    copy_name(ours, "ours");
+    copy_name(theirs, "theirs");
+    zipc_segment *seg;
+    zipc_ring *r;
+    zipc_pool *p;
+    ZT_OK(zipc_segment_create(ours, 65536, 0, &seg));
+    ZT_OK(zipc_ring_create(seg, "r", 8, 5, &r));
+    int64_t v;
+    for (int64_t x = 1; x <= 3; x++)
+        ZT_OK(zipc_ring_write(r, &x));
+    for (int64_t want = 1; want <= 2; want++) {
+        ZT_OK(zipc_ring_read(r, &v));
+        ZT_EQ(v, want);
+    }
+    for (int64_t x = 4; x <= 7; x++) /* the write position passes the end */
+        ZT_OK(zipc_ring_write(r, &x));
+    ZT_OK(zipc_ring_read(r, &v));
+    ZT_EQ(v, 3);
+    ZT_OK(zipc_pool_create(seg, "p", 8, 8, 4, &p));
+    uint32_t i0, i1, i2;
+    void *ptr;
+    ZT_OK(zipc_pool_alloc(p, &i0, &ptr));
+    memcpy(ptr, &(int64_t){11}, 8);
+    ZT_OK(zipc_pool_alloc(p, &i1, &ptr));
+    memcpy(ptr, &(int64_t){22}, 8);
+    ZT_OK(zipc_pool_free(p, i0));
+    ZT_OK(zipc_pool_alloc(p, &i2, &ptr));
+    memcpy(ptr, &(int64_t){33}, 8);
+    ZT_EQ(i0, 0);
+    ZT_EQ(i1, 1);
+    ZT_EQ(i2, 0);
+    zipc_ring_close(r);
+    zipc_pool_close(p);
+    zipc_segment_close(seg);
+
+    static char out[PEER_OUT];
+    PEER_OK(out, "create", theirs, "65536", "+", "ring-create", theirs, "r", "8", "5", "+",
+            "ring-write", theirs, "r", "8", "1", "2", "3", "+", "ring-read", theirs, "r", "8", "2",
+            "+", "ring-write", theirs, "r", "8", "4", "5", "6", "7", "+", "ring-read", theirs, "r",
+            "8", "1", "+", "pool-create", theirs, "p", "i64", "4", "+", "pool-alloc", theirs, "p",
+            "i64", "11", "22", "+", "pool-free", theirs, "p", "i64", "0", "+", "pool-alloc",
+            theirs, "p", "i64", "33");
+    EXPECT_STR(out, "[1,2]\n[3]\n[0,1]\n[0]\n");
+    PEER_OK(out, "compare", ours, theirs, "r");
+    EXPECT_STR(out, "{\"bytes\":64,\"equal\":true}\n");
+    PEER_OK(out, "compare", ours, theirs, "p");
+    EXPECT_STR(out, "{\"bytes\":88,\"equal\":true}\n");
+    /* The peer goes on with our ring and pool: reads what is left, takes the
+     * next free object. */
+    PEER_OK(out, "ring-read", ours, "r", "8", "9", "+", "pool-alloc", ours, "p", "i64", "44",
+            "+", "pool-dump", ours, "p", "i64");
+    EXPECT_STR(out, "[4,5,6,7]\n[2]\n{\"allocated\":3,\"capacity\":4,\"elem_size\":8,"
+                    "\"free\":[3],\"generation\":5,\"head\":3,\"node_size\":16}\n");
+}
+
+ZTEST(interop_ring_and_pool_written_by_the_reference_peer_are_used_here, ZT_FAST)
+{
+    need_peer();
+    char name[128];
+    copy_name(name, "ringpool");
+    static char out[PEER_OUT];
+    PEER_OK(out, "create", name, "65536", "+", "ring-create", name, "r", "4", "3", "+",
+            "ring-write", name, "r", "4", "-1", "-2", "+", "ring-read", name, "r", "4", "1", "+",
+            "ring-write", name, "r", "4", "-3", "-4", "+", "pool-create", name, "p", "f64", "3",
+            "+", "pool-alloc", name, "p", "f64", "x:000000000000f83f", "x:0000000000000440");
+    EXPECT_STR(out, "[-1]\n[0,1]\n");
+    zipc_segment *seg;
+    zipc_ring *r;
+    zipc_pool *p;
+    ZT_OK(zipc_segment_open(name, &seg));
+    ZT_OK(zipc_ring_open(seg, "r", 4, &r));
+    ZT_EQ(zipc_ring_available(r), 3);
+    int32_t v;
+    for (int32_t want = -2; want >= -4; want--) { /* -3 and -4 wrapped around the end */
+        ZT_OK(zipc_ring_read(r, &v));
+        ZT_EQ(v, want);
+    }
+    ZT_ERR(zipc_ring_read(r, &v), -EAGAIN);
+    ZT_OK(zipc_ring_write(r, &(int32_t){-5}));
+    ZT_OK(zipc_pool_open(seg, "p", 8, 8, &p));
+    ZT_EQ(zipc_pool_allocated(p), 2);
+    ZT_ASSERT(*(double *)zipc_pool_at(p, 0) == 1.5);
+    ZT_ASSERT(*(double *)zipc_pool_at(p, 1) == 2.5);
+    uint32_t idx;
+    ZT_OK(zipc_pool_alloc(p, &idx, NULL));
+    ZT_EQ(idx, 2);
+    ZT_ERR(zipc_pool_alloc(p, &idx, NULL), -EAGAIN);
+    ZT_OK(zipc_pool_free(p, 1)); /* allocated by the peer: accepted once */
+    PEER_OK(out, "ring-read", name, "r", "4", "5", "+", "pool-dump", name, "p", "f64");
+    EXPECT_STR(out, "[-5]\n{\"allocated\":2,\"capacity\":3,\"elem_size\":8,\"free\":[1],"
+                    "\"generation\":4,\"head\":1,\"node_size\":16}\n");
+    zipc_ring_close(r);
+    zipc_pool_close(p);
     zipc_segment_close(seg);
 }

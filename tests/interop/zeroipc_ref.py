@@ -7,8 +7,8 @@ round. It behaves the way the other ZeroIPC implementations (C++, Python, Go) do
 
   * segments are created with O_CREAT (no O_EXCL, no lock) and the table is written in
     place; entries are bump-allocated without any cross-process lock;
-  * structures: Array, Queue (Vyukov), Stack (4-state slots), Map and Set (FORMAT.md
-    section 3, with its hash);
+  * structures: Array, Queue (Vyukov), Stack (4-state slots), Map, Set, Ring and Pool
+    (FORMAT.md section 3; the hash reproduces the format's examples);
   * it never wakes anybody: it only writes the format's words. A blocked libzeroipc
     waiter has to notice its changes on its own (bounded sleep slices).
   * entries it does not know (libzeroipc's "<name>_wait"/"<name>_own" extensions, or
@@ -65,6 +65,15 @@ dump). Exit status 0 on success, 1 on a failed check or error (message on stderr
   set-create NAME SNAME TYPE CAP
   set-add NAME SNAME TYPE VALUES...
   set-dump NAME SNAME TYPE
+  ring-create NAME RNAME ES NELEMS       capacity NELEMS * ES bytes
+  ring-write NAME RNAME ES VALUES...    fails if the ring is full
+  ring-read NAME RNAME ES N
+  ring-write-seq NAME RNAME ES START COUNT [TIMEOUT_S [INTERVAL_MS]]
+  pool-create NAME PNAME TYPE CAP       TYPE as for maps, or bytes:SIZE:ALIGN
+  pool-alloc NAME PNAME TYPE VALUES...  one object per value, value stored; prints indices
+  pool-free NAME PNAME TYPE INDICES...
+  pool-read NAME PNAME TYPE INDICES...
+  pool-dump NAME PNAME TYPE             head, generation, allocated, the free chain
   hash TYPE VALUE                       the format's hash of one key (hex)
 
 payload(seq, ES) (ES >= 8): bytes 0..7 = seq as u64 little-endian, byte j >= 8 =
@@ -677,6 +686,133 @@ class Set:
                 "entry_size": self.entry_size, "values": out}
 
 
+# ---- Ring and Pool (FORMAT.md section 3) ----------------------------------------------------
+
+
+class Ring:
+    """write_pos u64 @0, read_pos u64 @8, capacity (bytes) @16, elem_size @20, data @24."""
+
+    def __init__(self, seg, off, size, es=None):
+        cap, stored_es = seg.load_u32(off + 16), seg.load_u32(off + 20)
+        if es is not None and es != stored_es:
+            raise FormatError("ring: elem_size %d, expected %d" % (stored_es, es))
+        if cap == 0 or stored_es == 0 or cap % stored_es or size != 24 + cap:
+            raise FormatError("ring: capacity %d, elem_size %d, entry size %d" % (cap, stored_es, size))
+        self.seg, self.off, self.cap, self.es = seg, off, cap, stored_es
+
+    @classmethod
+    def create(cls, seg, name, es, nelems):
+        cap = es * nelems
+        off = seg.allocate(name, 24 + cap)
+        seg.write(off, bytes(24 + cap))
+        seg.store_u32(off + 16, cap)
+        seg.store_u32(off + 20, es)
+        return cls(seg, off, 24 + cap, es)
+
+    @classmethod
+    def open(cls, seg, name, es=None):
+        off, size = seg.find(name)
+        return cls(seg, off, size, es)
+
+    def _copy_in(self, pos, data):
+        for k, b in enumerate(data):  # byte p lives at 24 + p % capacity
+            self.seg.mm[self.off + 24 + (pos + k) % self.cap] = b
+
+    def _copy_out(self, pos, n):
+        return bytes(self.seg.mm[self.off + 24 + (pos + k) % self.cap] for k in range(n))
+
+    def write(self, data):
+        w, r = self.seg.load_u64(self.off), self.seg.load_u64(self.off + 8)
+        if w - r + len(data) > self.cap:
+            return False
+        self._copy_in(w, data)
+        self.seg.store_u64(self.off, w + len(data))  # publish (TSO store: release)
+        return True
+
+    def read(self):
+        r, w = self.seg.load_u64(self.off + 8), self.seg.load_u64(self.off)
+        if w - r < self.es:
+            return None
+        data = self._copy_out(r, self.es)
+        self.seg.store_u64(self.off + 8, r + self.es)
+        return data
+
+
+POOL_NONE = 0xFFFFFFFF
+
+
+def type_layout(tname):
+    """(size, alignment) of a TYPES name or of bytes:SIZE:ALIGN."""
+    if tname.startswith("bytes:"):
+        _, size, al = tname.split(":")
+        return int(size), int(al)
+    return TYPES[tname][1], TYPES[tname][2]
+
+
+class Pool:
+    """free_head u64 @0 (gen << 32 | index), allocated @8, padding @12, capacity @16,
+    elem_size @20; nodes {T data; u32 next} at @24."""
+
+    def __init__(self, seg, off, size, tname):
+        es, ea = type_layout(tname)
+        self.next_off = align(es, 4)
+        self.node_size = align(self.next_off + 4, max(ea, 4))
+        cap = seg.load_u32(off + 16)
+        if seg.load_u32(off + 20) != es:
+            raise FormatError("pool: elem_size %d, expected %d" % (seg.load_u32(off + 20), es))
+        if cap == 0 or size != 24 + self.node_size * cap:
+            raise FormatError("pool: entry size %d != 24 + %d * %d" % (size, self.node_size, cap))
+        self.seg, self.off, self.cap, self.es, self.tname = seg, off, cap, es, tname
+
+    @classmethod
+    def create(cls, seg, name, tname, cap):
+        es, ea = type_layout(tname)
+        node = align(align(es, 4) + 4, max(ea, 4))
+        total = 24 + node * cap
+        off = seg.allocate(name, total)
+        seg.write(off, bytes(total))
+        struct.pack_into("<QIIII", seg.mm, off, 0, 0, 0, cap, es)
+        for i in range(cap):
+            seg.store_u32(off + 24 + i * node + align(es, 4), i + 1 if i + 1 < cap else POOL_NONE)
+        return cls(seg, off, total, tname)
+
+    @classmethod
+    def open(cls, seg, name, tname):
+        off, size = seg.find(name)
+        return cls(seg, off, size, tname)
+
+    def node(self, i):
+        return self.off + 24 + i * self.node_size
+
+    def alloc(self):
+        head = self.seg.load_u64(self.off)
+        idx = head & U32
+        if idx == POOL_NONE:
+            return None
+        if idx >= self.cap:
+            raise FormatError("pool: free list holds index %d" % idx)
+        nxt = self.seg.load_u32(self.node(idx) + self.next_off)
+        self.seg.store_u64(self.off, (((head >> 32) + 1) & U32) << 32 | nxt)  # the "CAS"
+        self.seg.store_u32(self.off + 8, self.seg.load_u32(self.off + 8) + 1)
+        return idx
+
+    def free(self, idx):
+        head = self.seg.load_u64(self.off)
+        self.seg.store_u32(self.node(idx) + self.next_off, head & U32)
+        self.seg.store_u64(self.off, (((head >> 32) + 1) & U32) << 32 | idx)  # the "CAS"
+        self.seg.store_u32(self.off + 8, self.seg.load_u32(self.off + 8) - 1)
+
+    def dump(self):
+        head = self.seg.load_u64(self.off)
+        chain, i = [], head & U32
+        while i != POOL_NONE and i < self.cap and len(chain) <= self.cap:
+            chain.append(i)
+            i = self.seg.load_u32(self.node(i) + self.next_off)
+        return {"generation": head >> 32, "head": head & U32,
+                "allocated": self.seg.load_u32(self.off + 8), "capacity": self.cap,
+                "elem_size": self.es, "node_size": self.node_size, "free": chain}
+
+
 # ---- dump ---------------------------------------------------------------------------------
 
 
@@ -903,6 +1039,78 @@ def cmd_stack_push_seq(name, sname, es, start, count, timeout_s="5", interval_ms
     out({"pushed": int(count), "t_ns": times})
 
 
+def cmd_ring_create(name, rname, es, nelems):
+    Ring.create(Segment.open(name), rname, int(es), int(nelems, 0))
+
+
+def cmd_ring_write(name, rname, es, *values):
+    r = Ring.open(Segment.open(name), rname, int(es))
+    for v in values:
+        if not r.write(encode_value(v, r.es)):
+            raise FormatError("ring full before %s" % v)
+
+
+def cmd_ring_read(name, rname, es, n):
+    r = Ring.open(Segment.open(name), rname, int(es))
+    got = []
+    for _ in range(int(n)):
+        d = r.read()
+        if d is None:
+            break
+        got.append(decode_elem(d))
+    out(got)
+
+
+def cmd_ring_write_seq(name, rname, es, start, count, timeout_s="5", interval_ms="0"):
+    r = Ring.open(Segment.open(name), rname, int(es))
+    end, times = deadline_of(timeout_s), []
+    for seq in range(int(start), int(start) + int(count)):
+        if times and float(interval_ms) > 0:
+            time.sleep(float(interval_ms) / 1000)
+        data = payload(seq, r.es)
+        while True:
+            t = time.monotonic_ns()
+            if r.write(data):
+                break
+            if time.monotonic() > end:
+                raise FormatError("ring stayed full at seq %d" % seq)
+            time.sleep(0.0005)
+        times.append(t)
+    out({"written": int(count), "t_ns": times})
+
+
+def cmd_pool_create(name, pname, tname, cap):
+    Pool.create(Segment.open(name), pname, tname, int(cap, 0))
+
+
+def cmd_pool_alloc(name, pname, tname, *values):
+    """Allocate one object per value and store the value in it; prints the indices."""
+    p = Pool.open(Segment.open(name), pname, tname)
+    got = []
+    for v in values:
+        i = p.alloc()
+        if i is None:
+            raise FormatError("pool empty")
+        p.seg.write(p.node(i), encode_value(v, p.es))
+        got.append(i)
+    out(got)
+
+
+def cmd_pool_free(name, pname, tname, *indices):
+    p = Pool.open(Segment.open(name), pname, tname)
+    for i in indices:
+        p.free(int(i))
+
+
+def cmd_pool_read(name, pname, tname, *indices):
+    p = Pool.open(Segment.open(name, writable=False), pname, tname)
+    out([decode_elem(p.seg.read(p.node(int(i)), p.es)) for i in indices])
+
+
+def cmd_pool_dump(name, pname, tname):
+    out(Pool.open(Segment.open(name, writable=False), pname, tname).dump())
+
+
 def cmd_map_create(name, mname, kt, vt, cap):
     Map.create(Segment.open(name), mname, kt, vt, int(cap, 0))
 
@@ -951,7 +1159,10 @@ COMMANDS = {
     "stack-push-seq": cmd_stack_push_seq,
     "map-create": cmd_map_create, "map-put": cmd_map_put, "map-get": cmd_map_get,
     "map-dump": cmd_map_dump, "set-create": cmd_set_create, "set-add": cmd_set_add,
-    "set-dump": cmd_set_dump, "hash": cmd_hash,
+    "set-dump": cmd_set_dump, "hash": cmd_hash, "ring-create": cmd_ring_create,
+    "ring-write": cmd_ring_write, "ring-read": cmd_ring_read, "ring-write-seq": cmd_ring_write_seq,
+    "pool-create": cmd_pool_create, "pool-alloc": cmd_pool_alloc, "pool-free": cmd_pool_free,
+    "pool-read": cmd_pool_read, "pool-dump": cmd_pool_dump,
 }
 
 
