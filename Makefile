@@ -6,7 +6,8 @@
 #   make test-asan        the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-tsan        the thread variants under ThreadSanitizer
 #   make fuzz             build the libFuzzer targets (clang); make fuzz-smoke runs them briefly
-#   make examples bench   example and benchmark programs
+#   make examples bench   example and benchmark programs (bench: apt-get install dpdk-dev libck-dev)
+#   make benchmark        run the benchmarks; rewrites docs/benchmarks.md and docs/benchmarks.png
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -43,7 +44,7 @@ STATIC    := $(B)/libzeroipc.a
 SHARED    := $(B)/libzeroipc.so.$(VERSION)
 TESTBIN   := $(B)/tests/zipc_tests
 
-.PHONY: all demo test test-asan test-tsan fuzz fuzz-smoke examples bench benchmark tools \
+.PHONY: all demo test test-asan test-tsan fuzz fuzz-smoke examples bench bench-deps benchmark tools \
         install uninstall clean
 
 all: $(STATIC) $(SHARED) $(TOOLS)
@@ -70,7 +71,22 @@ $(TESTBIN): $(TEST_SRCS) tests/harness.h $(TOBJS) $(HEADERS) $(PRIV_HDRS) | $(B)
 $(B)/examples/%: examples/%.c $(STATIC) $(HEADERS) | $(B)/examples
 	$(CC) $(BASEFLAGS) -o $@ $< $(STATIC) $(LDLIBS) $(EXLIBS)
 
-$(B)/bench/%: bench/%.c $(STATIC) $(HEADERS) $(PRIV_HDRS) | $(B)/bench
+# The benchmarks measure against DPDK rte_ring and Concurrency Kit ck_ring
+# (Debian: dpdk-dev libck-dev). Only `make bench`/`make benchmark` need them:
+# these variables are expanded by the bench recipes alone. DPDK's include
+# directories become -isystem so its headers meet our warning flags as system
+# headers; only librte_ring is linked (the rings need no EAL initialisation).
+BENCH_DEPS_MSG = the benchmarks need DPDK and Concurrency Kit headers: apt-get install dpdk-dev libck-dev (and gnuplot-nox for the chart)
+BENCH_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libdpdk)) \
+               -DBENCH_WITH_DPDK -DBENCH_WITH_CK
+BENCH_LIBS   = $(shell pkg-config --libs-only-L libdpdk) -lrte_ring
+
+bench-deps:
+	@pkg-config --exists libdpdk || { echo "make bench: libdpdk not found; $(BENCH_DEPS_MSG)" >&2; exit 1; }
+	@echo '#include <ck_ring.h>' | $(CC) -E -x c - >/dev/null 2>&1 || \
+	  { echo "make bench: ck_ring.h not found; $(BENCH_DEPS_MSG)" >&2; exit 1; }
+
+$(B)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC) $(HEADERS) $(PRIV_HDRS) | $(B)/bench bench-deps
 	$(CC) $(BASEFLAGS) $(BENCH_CFLAGS) -o $@ $< $(STATIC) $(LDLIBS) $(BENCH_LIBS)
 
 $(B)/tools/%: tools/%.c $(STATIC) $(HEADERS) $(PRIV_HDRS) | $(B)/tools
@@ -111,8 +127,9 @@ fuzz-smoke: $(FUZZERS)
 	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -detect_leaks=1 $(B)/fuzz/corpus-$$n fuzz/corpus/$$n; done
 
+# Runs every benchmark and regenerates docs/benchmarks.md and docs/benchmarks.png.
 benchmark: bench
-	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+	B=$(B) bench/run.sh
 
 # ---- install ---------------------------------------------------------------
 install: $(STATIC) $(SHARED) $(TOOLS)

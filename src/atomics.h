@@ -189,4 +189,18 @@ static inline bool zipc__equal_acquire(const void *av, const void *bv, size_t n)
     return true;
 }
 
+/* Cache hints, no ordering: start fetching P's line so that its miss overlaps
+ * other work. for_write asks for the line in exclusive state (PREFETCHW on
+ * x86-64: a no-op on CPUs that predate it, which decode it as a NOP). */
+static inline void zipc__prefetch_for_write(const void *p)
+{
+#if defined(__x86_64__)
+    __asm__ __volatile__("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1);
+#endif
+}
+
+static inline void zipc__prefetch_for_read(const void *p) { __builtin_prefetch(p, 0); }
+
 #endif /* ZIPC_ATOMICS_H */

@@ -99,10 +99,29 @@ bool zipc__pid_dead(uint32_t pid)
     return is_zombie(pid);
 }
 
+/* The I-th row to try when attaching. Every operation writes its row, so two
+ * busy handles whose rows shared a cache line would bounce it between their
+ * CPUs on every push and pop (rows are 16 bytes, four to a line). Rows are
+ * therefore handed out 8 apart (128 bytes: never in one line) before any
+ * two close ones are, and the first group of 8 last: row 0 sits next to
+ * the "_wait" entry that every waker reads. A permutation of
+ * [0, 8 * ceil(nrows / 8)); callers skip indices >= nrows. */
+#define OWN_SPREAD 8u
+static uint32_t spread_row(uint32_t i, uint32_t nrows)
+{
+    static const uint8_t phase[OWN_SPREAD] = {0, 4, 2, 6, 1, 5, 3, 7};
+    uint32_t groups = (nrows + OWN_SPREAD - 1) / OWN_SPREAD;
+    uint32_t g = (i % groups + 1) % groups;
+    return g * OWN_SPREAD + phase[(i / groups) % OWN_SPREAD];
+}
+
 zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid)
 {
-    for (uint32_t i = 0; o->rows && i < o->nrows; i++) {
-        uint32_t expect = 0;
+    uint32_t groups = o->rows ? (o->nrows + OWN_SPREAD - 1) / OWN_SPREAD : 0;
+    for (uint32_t k = 0; k < groups * OWN_SPREAD; k++) {
+        uint32_t i = spread_row(k, o->nrows), expect = 0;
+        if (i >= o->nrows)
+            continue;
         /* O3 (acquire): pairs with the release in zipc__own_detach/_put: the
          * row's previous user is done with it. */
         if (zipc__cas_acquire_u32(&o->rows[i].pid, &expect, pid))

@@ -30,6 +30,14 @@ struct zipc_queue {
     zipc_owner_row_shm *row;  /* this handle's row, or NULL (untracked) */
     uint32_t pid;
     bool readonly;
+    /* Speed (docs/benchmarks.md): where this handle expects tail / head to
+     * be, so that a claim starts at the slot's seq word and touches the
+     * shared header line (head and tail share it, by the format) only with
+     * its CAS, and a side polling a full / empty queue reads only its slot's
+     * seq word. A hint is a past value of its counter, so it is behind or
+     * exact: a stale one costs a failed CAS or a reload of the counter, never
+     * a wrong answer (see is_full / is_empty). */
+    uint32_t push_hint, pop_hint;
 };
 
 /* ---- create / open ------------------------------------------------------- */
@@ -58,7 +66,10 @@ static int make_handle(zipc_segment *seg, uint64_t off, uint32_t cap, uint32_t e
     if (!q)
         return -ENOMEM;
     uint8_t *mem = zipc__seg_ptr(seg, off);
-    *q = (zipc_queue){.shm = (zipc_queue_shm *)mem, .data = mem + ZIPC_QUEUE_HEADER,
+    zipc_queue_shm *h = (zipc_queue_shm *)mem;
+    *q = (zipc_queue){.shm = h, .data = mem + ZIPC_QUEUE_HEADER,
+                      .push_hint = zipc__load_relaxed_u32(&h->tail),
+                      .pop_hint = zipc__load_relaxed_u32(&h->head),
                       .seq = (zipc_atomic_u32 *)(mem + zipc__queue_seq_offset(cap, es)),
                       .capacity = cap, .mask = cap - 1, .elem_size = es, .ws = ws,
                       .owners = owners, .pid = (uint32_t)getpid(), .readonly = seg->readonly};
@@ -171,12 +182,30 @@ static inline uint8_t *slot_data(zipc_queue *q, uint32_t counter)
     return q->data + (size_t)(counter & q->mask) * q->elem_size;
 }
 
+/* What d = seq - expected says at the hinted counter, when negative: with
+ * the real counter, "full" is exactly d == -cap (the previous round's producer
+ * has claimed, not published) or -cap + 1 (published, not yet released by a
+ * consumer), and "empty" exactly d == -1 (nothing published at head) or -cap
+ * (the previous round's consumer has not released yet). A hint left behind
+ * by other handles' operations gives any other value (short of a multiple of
+ * 2^32 operations, when the hint is again exact modulo 2^32), so only these
+ * values are believed without reading the shared counter. */
+static inline bool is_full(const zipc_queue *q, int32_t d)
+{
+    return d == -(int32_t)q->capacity || d == 1 - (int32_t)q->capacity;
+}
+
+static inline bool is_empty(const zipc_queue *q, int32_t d)
+{
+    return d == -1 || d == -(int32_t)q->capacity;
+}
+
 /* Producer: claim up to WANT consecutive free slots at tail with one CAS.
  * A slot at counter c is free when seq == c. Returns the number claimed (0:
  * full) and the first counter in *first. */
 static uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
 {
-    uint32_t t = zipc__load_relaxed_u32(&q->shm->tail);
+    uint32_t t = q->push_hint;
     for (;;) {
         uint32_t m = 0;
         int32_t d = 0;
@@ -188,27 +217,40 @@ static uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
             if (d != 0)
                 break;
         }
-        if (m == 0 && d < 0)
-            return 0; /* the slot still holds an element of the previous round */
+        if (m == 0 && !is_full(q, d)) {
+            /* Another producer moved on (d > 0), or the hint is stale: go on
+             * from the real tail. A real tail that gives neither is a peer's
+             * odd state (or a corrupt segment): report full, never spin. */
+            uint32_t real = zipc__load_relaxed_u32(&q->shm->tail);
+            if (real != t || d > 0) {
+                t = real;
+                continue;
+            }
+        }
         if (m == 0) {
-            t = zipc__load_relaxed_u32(&q->shm->tail); /* another producer moved on */
-            continue;
+            q->push_hint = t;
+            return 0; /* the slot still holds an element of the previous round */
         }
         zipc__own_intent(q->row, ZIPC_OWN_PUSH, t, m);
         ZIPC_CRASH_POINT(200); /* intent recorded, nothing claimed */
+        /* Ask for the slot's line in exclusive state now, so that its miss
+         * overlaps the CAS's miss on the header line instead of following it. */
+        zipc__prefetch_for_write(slot_data(q, t));
         /* O1 (release): pairs with O2 in recover(): whoever sees the claim
          * also sees the intent row that attributes it. */
         if (zipc__cas_release_u32(&q->shm->tail, &t, t + m)) {
             *first = t;
+            q->push_hint = t + m;
             return m;
         }
+        /* A failed CAS loaded the real tail into t. */
     }
 }
 
 /* Consumer: claim up to WANT consecutive published slots at head (seq == c+1). */
 static uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
 {
-    uint32_t h = zipc__load_relaxed_u32(&q->shm->head);
+    uint32_t h = q->pop_hint;
     for (;;) {
         uint32_t m = 0;
         int32_t d = 0;
@@ -220,17 +262,26 @@ static uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
             if (d != 0)
                 break;
         }
-        if (m == 0 && d < 0)
-            return 0; /* empty, or the next element is not published yet */
+        if (m == 0 && !is_empty(q, d)) {
+            /* As in claim_push. */
+            uint32_t real = zipc__load_relaxed_u32(&q->shm->head);
+            if (real != h || d > 0) {
+                h = real;
+                continue;
+            }
+        }
         if (m == 0) {
-            h = zipc__load_relaxed_u32(&q->shm->head);
-            continue;
+            q->pop_hint = h;
+            return 0; /* empty, or the next element is not published yet */
         }
         zipc__own_intent(q->row, ZIPC_OWN_POP, h, m);
         ZIPC_CRASH_POINT(210); /* intent recorded, nothing taken */
+        /* Fetch the slot's bytes while the CAS waits for the header line. */
+        zipc__prefetch_for_read(slot_data(q, h));
         /* O1 (release): as in claim_push. */
         if (zipc__cas_release_u32(&q->shm->head, &h, h + m)) {
             *first = h;
+            q->pop_hint = h + m;
             return m;
         }
     }
