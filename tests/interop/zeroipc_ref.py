@@ -528,6 +528,8 @@ def key_hash(tname, value):
     code, _, _, kind = TYPES[tname]
     if kind == "int":
         return (int(value) * 2654435761) & U64  # Python ints sign-extend by nature
+    if value == 0.0:
+        return 0  # std::hash<double>/<float> of +0.0 and -0.0 is 0 (libstdc++)
     return murmur64(struct.pack(code, value))
 
 
