@@ -463,14 +463,19 @@ static bool recover_push(zipc_stack *s, const zipc_owner_row_shm *row, const zip
             rep->republished++;
         return true;
     }
+    /* A live pusher that owns i too (two pushers can own one index after a
+     * stale popper's ABA CAS on top) may hold the slot: never touch it then.
+     * A PENDING pusher never reached the slot at all. */
+    if (zipc__own_live_claim(&s->owners, row, ZIPC_OWN_PUSH, i))
+        return false;
     if ((int32_t)i > top) {
-        /* top never covered it (or the move was undone): free a claimed slot. */
-        if (v == ZIPC_SLOT_WRITING && zipc__cas_release_u32(st, &v, ZIPC_SLOT_EMPTY))
+        /* top never covered it (or the move was undone): free the slot it
+         * claimed. A WRITING slot here is not its own if it was PENDING. */
+        if (c->phase != ZIPC_OWN_PENDING && v == ZIPC_SLOT_WRITING &&
+            zipc__cas_release_u32(st, &v, ZIPC_SLOT_EMPTY))
             rep->skipped++;
         return true;
     }
-    if (c->phase == ZIPC_OWN_PENDING && zipc__own_live_claim(&s->owners, row, ZIPC_OWN_PUSH, i))
-        return false;
     if ((int32_t)i != top)
         return false; /* elements above it: pending until they are popped */
     /* Hold the slot ourselves (as a pusher would), then take i off the top. */
@@ -497,12 +502,16 @@ static bool recover_pop(zipc_stack *s, const zipc_owner_row_shm *row, const zipc
     uint32_t i = c->counter;
     zipc_atomic_u32 *st = &s->state[i];
     int32_t top = zipc__load_acquire_i32(&s->shm->top); /* O2: pairs with O1 */
-    uint32_t v = zipc__load_acquire_u32(st);
     bool peek = c->op == ZIPC_OWN_PEEK;
     if (c->phase == ZIPC_OWN_PENDING &&
         (zipc__own_live_claim(&s->owners, row, ZIPC_OWN_POP, i) ||
          zipc__own_live_claim(&s->owners, row, ZIPC_OWN_PEEK, i)))
         return false;
+    /* The slot is read only after the live-claim check (O5): a live popper
+     * of i that finished meanwhile left it EMPTY, and acting on a READY read
+     * before its pop would put top back over that empty slot (a hole no
+     * recovery removes). docs/queue.md "Limits": what remains of the race. */
+    uint32_t v = zipc__load_acquire_u32(st);
     if (v == ZIPC_SLOT_READING) {
         /* A peek held an element still in the stack: READY again, nothing
          * lost. A pop had taken it: the element is lost, the slot is freed. */
