@@ -174,7 +174,7 @@ int main(int argc, char **argv)
     double p_no = BEST(two_procs(name, "qn", n2), rep);
     double p_aux = BEST(two_procs(name, "qa", n2), rep);
     printf("2 processes x push+pop, NO_AUX:    %6.1f ns/pair per process\n", p_no);
-    printf("2 processes x push+pop, default:   %6.1f ns/pair per process  (+%.0f%%)\n", p_aux,
+    printf("2 processes x push+pop, default:   %6.1f ns/pair per process  (%+.0f%%)\n", p_aux,
            100 * (p_aux - p_no) / p_no);
 
     zipc_queue_close(qa);
