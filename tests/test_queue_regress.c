@@ -1,7 +1,5 @@
-/* Queue regressions found in review (issue 3). Kept apart from test_queue.c
- * while src/queue.c is being tuned on another branch; each test's first
- * comment names the bug it pins. Tests that fail on the code they were
- * written against are ZT_SLOW (out of the default run) until the fix lands. */
+/* Queue regressions found in review (issue 3); each test's first comment
+ * names the bug it pins. */
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -99,7 +97,7 @@ static void push_with_timeout(void *p)
  * timeout overruns it without limit (the wait layer never regains control).
  * Fix: when the reloaded counter equals the one just used, nobody moved on:
  * the slot is corrupt; return 0 (-EAGAIN), or -EBADMSG. */
-ZTEST(queue_ops_on_a_seq_word_ahead_of_its_counter_return_instead_of_spinning, ZT_SLOW)
+ZTEST(queue_ops_on_a_seq_word_ahead_of_its_counter_return_instead_of_spinning, ZT_FAST)
 {
     zipc_segment *seg;
     struct corrupt_ctx c;
@@ -133,7 +131,7 @@ static void garbage_round(void *p)
 
 /* Bug: as above, reached from a seq array full of random words (seeded,
  * printed): some slot ahead of head or tail makes a try-operation spin. */
-ZTEST(queue_ops_on_a_seq_array_full_of_garbage_always_return, ZT_SLOW)
+ZTEST(queue_ops_on_a_seq_array_full_of_garbage_always_return, ZT_FAST)
 {
     zipc_segment *seg;
     struct corrupt_ctx c;
