@@ -5,5 +5,14 @@
 #include "common.h"
 #include "segment.h"
 #include "array.h"
+#include "semaphore.h"
+#include "mutex.h"
+#include "rwlock.h"
+#include "barrier.h"
+#include "latch.h"
+#include "once.h"
+#include "event.h"
+#include "monitor.h"
+#include "versioned_signal.h"
 
 #endif /* ZEROIPC_ZEROIPC_H */
