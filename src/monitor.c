@@ -12,8 +12,7 @@
 
 struct zipc_monitor {
     zipc_semaphore_shm *mtx;
-    zipc_semaphore_shm *cond;
-    int32_t cond_max; /* validated local copy (0 when we created it) */
+    zipc_semaphore_shm *cond; /* padding @12: notify sequence (futex word) */
     zipc_atomic_u32 *count;
 };
 
@@ -76,7 +75,7 @@ int zipc_monitor_open(zipc_segment *seg, const char *name, zipc_monitor **out)
     if (!r)
         r = zipc__sem_lookup(seg, mtx, 1, &h.mtx, NULL);
     if (!r)
-        r = zipc__sem_lookup(seg, cond, -1, &h.cond, &h.cond_max);
+        r = zipc__sem_lookup(seg, cond, -1, &h.cond, NULL);
     if (!r)
         r = zipc__seg_lookup(seg, cnt, &off, &size);
     if (!r && size != ZIPC_MONITOR_COUNT_SIZE)
@@ -114,24 +113,30 @@ int zipc_monitor_wait(zipc_monitor *mon, int64_t timeout_ns)
         return -EINVAL;
     if (!zipc__mutex_held_by_self(mon->mtx))
         return -EPERM;
-    /* count is only touched with the lock held: relaxed, ordered by it. */
+    zipc_atomic_u32 *seq = &mon->cond->owner;
+    /* seq and count change only with the lock held: relaxed, ordered by it.
+     * A notify after our unlock moves seq away from seq0, so the futex wait
+     * below cannot miss it. */
+    uint32_t seq0 = zipc__load_relaxed_u32(seq);
     zipc__fetch_add_relaxed_u32(mon->count, 1);
     zipc__mutex_unlock(mon->mtx);
     ZIPC_CRASH_POINT(640); /* registered as a waiter, not sleeping yet */
-    int r = zipc__sem_try_acquire(mon->cond);
-    if (r) {
-        zipc__deadline d;
-        zipc__deadline_init(&d, timeout_ns);
-        r = zipc__sem_acquire_slow(mon->cond, &d, NULL, NULL);
+    zipc__deadline d;
+    zipc__deadline_init(&d, timeout_ns);
+    int r;
+    for (;;) {
+        /* M1: pairs with M2 in notify(). */
+        if (zipc__load_acquire_u32(seq) != seq0 || zipc__sem_try_acquire(mon->cond) == 0) {
+            r = 0; /* notified (a permit: notified by a peer of another implementation) */
+            break;
+        }
+        if (zipc__futex_wait(seq, seq0, &d) == -ETIMEDOUT) {
+            r = zipc__load_acquire_u32(seq) != seq0 ? 0 : -ETIMEDOUT;
+            break;
+        }
     }
     int lr = zipc__mutex_lock(mon->mtx, ZIPC_WAIT_FOREVER);
-    if (r == -ETIMEDOUT) {
-        uint32_t c = zipc__load_relaxed_u32(mon->count);
-        if (c > 0)
-            zipc__store_relaxed_u32(mon->count, c - 1); /* withdraw */
-        else if (zipc__sem_try_acquire(mon->cond) == 0)
-            r = 0; /* notified as the deadline passed: take the permit meant for us */
-    }
+    zipc__fetch_sub_relaxed_u32(mon->count, 1);
     return lr ? lr : r;
 }
 
@@ -141,14 +146,12 @@ static int notify(zipc_monitor *mon, bool all)
         return -EINVAL;
     if (!zipc__mutex_held_by_self(mon->mtx))
         return -EPERM;
-    uint32_t c = zipc__load_relaxed_u32(mon->count);
-    if (c == 0)
-        return 0;
-    uint32_t n = all ? c : 1;
-    zipc__store_relaxed_u32(mon->count, c - n);
-    /* Permits beyond the semaphore's bound (a foreign creator's max_count)
-     * are dropped: the waiters then wake by their own timeouts. */
-    zipc__sem_release(mon->cond, mon->cond_max, n > INT32_MAX ? INT32_MAX : (int32_t)n);
+    if (zipc__load_relaxed_u32(mon->count) == 0)
+        return 0; /* nobody registered: no system call */
+    /* M2 (release): pairs with M1: a waiter that sees the new seq also sees
+     * what the notifier wrote before (it re-locks anyway). */
+    zipc__fetch_add_release_u32(&mon->cond->owner, 1);
+    zipc__futex_wake(&mon->cond->owner, all ? INT32_MAX : 1);
     return 0;
 }
 

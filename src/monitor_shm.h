@@ -4,8 +4,8 @@
  * | entry        | size | contents | written by | read by | order |
  * |--------------|------|----------|------------|---------|-------|
  * | NAME "_mtx"  | 16   | Mutex (mutex_shm.h): the monitor lock | lock/unlock | all | the mutex's A1/R1 |
- * | NAME "_cond" | 16   | Semaphore, count 0, max 0: wake-up permits | notify (release), wait (acquire) | waiters | semaphore A1/R1, S1/S2 |
- * | NAME "_count"| 4    | atomic u32: waiters registered and not yet notified | wait (+1, -1 on timeout), notify (-1 / -> 0) | notify | relaxed: only touched with the lock held |
+ * | NAME "_cond" | 16   | Semaphore, count 0, max 0. Here: padding @12 = notify sequence, the futex word waiters sleep on; count = permits a peer of another implementation may release (a waiter takes one as a notification) | notify (seq +1, lock held) | waiters | M2 release / M1 acquire |
+ * | NAME "_count"| 4    | atomic u32: waiters registered (between their unlock and re-lock) | wait (+1 before unlocking, -1 after re-locking) | notify: no wake call when 0 | relaxed: only touched with the lock held |
  * | NAME         | 1    | marker byte 0: the monitor exists | creator | open | entry publication |
  */
 #ifndef ZIPC_MONITOR_SHM_H

@@ -17,13 +17,16 @@
  *     ... zipc_monitor_unlock(m);
  *
  * notify_one / notify_all must be called with the monitor locked (-EPERM
- * otherwise) and wake one / every waiter registered at that moment.
+ * otherwise). notify_all wakes every waiter registered at that moment;
+ * notify_one wakes one at once, and the other registered waiters may wake
+ * too within a wait slice (a spurious wake-up under the loop contract: the
+ * notify sequence they sleep on has moved). No notification is ever lost
+ * for a waiter that registered before the notify.
  *
  * Crash outcomes: the lock is a robust Mutex (see mutex.h): a holder's death
  * gives the next locker -EOWNERDEAD and the inconsistent mark until
- * zipc_monitor_consistent(). A waiter killed while waiting stays counted; a
- * later notification may then go to nobody and leave a permit that wakes a
- * future waiter spuriously (harmless under the loop contract).
+ * zipc_monitor_consistent(). A waiter killed while waiting stays counted in
+ * NAME_count, which only makes later notifies issue a wake call for nobody.
  */
 #ifndef ZEROIPC_MONITOR_H
 #define ZEROIPC_MONITOR_H
