@@ -92,6 +92,7 @@ static int wait_generation(zipc_barrier_shm *b, uint32_t gen, int64_t timeout_ns
     int r = 0;
     /* S1: pairs with S2 in arrive(): sleeper count before re-reading generation. */
     zipc__fetch_add_seq_cst_u32(&b->waiters, 1);
+    /* The seq_cst load is also B2 (acquire) for the loop's exit. */
     while (zipc__load_seq_cst_u32(&b->generation) == gen) {
         if (zipc__futex_wait(&b->generation, gen, &d) == -ETIMEDOUT) {
             r = withdraw(b, gen);
@@ -99,7 +100,6 @@ static int wait_generation(zipc_barrier_shm *b, uint32_t gen, int64_t timeout_ns
         }
     }
     zipc__fetch_sub_relaxed_u32(&b->waiters, 1);
-    zipc__fence_acquire(); /* B2 for the loop's exit: see the completer's writes */
     return r;
 }
 
@@ -114,17 +114,18 @@ int zipc_barrier_wait_timeout(zipc_barrier *bar, int64_t timeout_ns)
         uint32_t arrived = (uint32_t)v, gen = (uint32_t)(v >> 32);
         bool last = arrived + 1 >= bar->n;
         uint64_t next = last ? zipc__barrier_make(0, gen + 1) : zipc__barrier_make(arrived + 1, gen);
-        /* B1 (acq_rel): every arrival is a release, the completing CAS
-         * acquires them all (one RMW chain) and releases to the waiters' B2. */
-        if (!zipc__cas_acq_rel_u64(pair, &v, next))
+        /* B1 (seq_cst, so acq_rel): every arrival is a release, the
+         * completing CAS acquires them all (one RMW chain) and releases to
+         * the waiters' B2. Being seq_cst it is also S2's first half. */
+        if (!zipc__cas_seq_cst_u64(pair, &v, next))
             continue;
         if (!last) {
             ZIPC_CRASH_POINT(610); /* arrived, not yet waiting */
             return wait_generation(b, gen, timeout_ns);
         }
-        /* S2 (seq_cst load after the CAS; a full barrier on the pair word
-         * orders it): pairs with S1 in wait_generation. */
-        zipc__fence_seq_cst();
+        /* S2 (seq_cst CAS above, then this seq_cst load): pairs with S1 in
+         * wait_generation(): we see its sleeper count or it sees the new
+         * generation. */
         if (zipc__load_seq_cst_u32(&b->waiters) > 0)
             zipc__futex_wake(&b->generation, INT32_MAX);
         return ZIPC_BARRIER_LAST;

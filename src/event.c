@@ -158,6 +158,7 @@ static int wait_slow(zipc_event *h, int64_t timeout_ns)
     uint32_t start = zipc__load_seq_cst_u32(seq);
     int r;
     for (;;) {
+        /* seq_cst, so also an acquire of the waker's seq bump (S2). */
         uint32_t now = zipc__load_seq_cst_u32(seq);
         if (try_consume(h) == 0 || (h->mode == ZIPC_EVENT_MANUAL_RESET && now != start)) {
             r = 0;
@@ -169,7 +170,6 @@ static int wait_slow(zipc_event *h, int64_t timeout_ns)
         }
     }
     zipc__fetch_sub_relaxed_u32(&h->e->waiting, 1);
-    zipc__fence_acquire(); /* E2 for a manual-reset release seen through seq */
     return r;
 }
 

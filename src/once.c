@@ -119,7 +119,7 @@ static int wait_done(zipc_once *h, zipc_once_fn fn, void *arg, int64_t timeout_n
     if (waiters)
         zipc__fetch_add_seq_cst_u32(waiters, 1); /* S1: pairs with S2 in run() */
     for (;;) {
-        uint32_t s = zipc__load_seq_cst_u32(&h->o->state);
+        uint32_t s = zipc__load_seq_cst_u32(&h->o->state); /* C2 (acquire) and S1 */
         if (s == ZIPC_ONCE_DONE) {
             r = 0;
             break;
@@ -138,8 +138,6 @@ static int wait_done(zipc_once *h, zipc_once_fn fn, void *arg, int64_t timeout_n
     }
     if (waiters)
         zipc__fetch_sub_relaxed_u32(waiters, 1);
-    if (r == 0)
-        zipc__fence_acquire(); /* C2 for a DONE seen by the seq_cst load */
     return r;
 }
 
