@@ -26,6 +26,7 @@ SAN       ?=
 BASEFLAGS  = $(CSTD) $(OPT) $(WARN) $(SAN) -Iinclude -Isrc -fPIC
 LIBFLAGS   = $(BASEFLAGS) -DZIPC_BUILDING_LIBRARY -fvisibility=hidden
 LDLIBS    := -lpthread -lrt
+EXLIBS    := -lm
 
 SRCS      := $(wildcard src/*.c)
 OBJS      := $(SRCS:src/%.c=$(B)/obj/%.o)
@@ -66,13 +67,13 @@ $(TESTBIN): $(TEST_SRCS) tests/harness.h $(TOBJS) $(HEADERS) $(PRIV_HDRS) | $(B)
 	    -DZIPC_EXAMPLES_DIR='"$(B)/examples"' -o $@ $(TEST_SRCS) $(TOBJS) $(LDLIBS)
 
 $(B)/examples/%: examples/%.c $(STATIC) $(HEADERS) | $(B)/examples
-	$(CC) $(BASEFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+	$(CC) $(BASEFLAGS) -o $@ $< $(STATIC) $(LDLIBS) $(EXLIBS)
 
 $(B)/bench/%: bench/%.c $(STATIC) $(HEADERS) $(PRIV_HDRS) | $(B)/bench
 	$(CC) $(BASEFLAGS) $(BENCH_CFLAGS) -o $@ $< $(STATIC) $(LDLIBS) $(BENCH_LIBS)
 
 $(B)/tools/%: tools/%.c $(STATIC) $(HEADERS) $(PRIV_HDRS) | $(B)/tools
-	$(CC) $(BASEFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+	$(CC) $(BASEFLAGS) -o $@ $< $(STATIC) $(LDLIBS) $(EXLIBS)
 
 $(B)/obj $(B)/tobj $(B)/tests $(B)/examples $(B)/bench $(B)/tools $(B)/fuzz:
 	mkdir -p $@

@@ -87,9 +87,27 @@ ZIPC__DEFINE_ATOMICS(i32, int32_t, zipc_atomic_i32)
 /* Full fences. seq_cst: orders an earlier store before a later load (the
  * store->load pattern of "publish, then check for sleepers"); callers name the
  * pair. */
+#if defined(__SANITIZE_THREAD__)
+#define ZIPC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ZIPC_TSAN 1
+#endif
+#endif
+
+#ifdef ZIPC_TSAN
+/* ThreadSanitizer does not model fences (gcc refuses to compile them). In
+ * TSan builds a fence is a seq_cst RMW on one process-wide word: between the
+ * threads TSan watches it orders at least as strongly as the fence. */
+extern zipc_atomic_u32 zipc__tsan_fence_word;
+static inline void zipc__fence_seq_cst(void) { zipc__fetch_add_seq_cst_u32(&zipc__tsan_fence_word, 0); }
+static inline void zipc__fence_acquire(void) { zipc__fetch_add_acq_rel_u32(&zipc__tsan_fence_word, 0); }
+static inline void zipc__fence_release(void) { zipc__fetch_add_acq_rel_u32(&zipc__tsan_fence_word, 0); }
+#else
 static inline void zipc__fence_seq_cst(void) { atomic_thread_fence(memory_order_seq_cst); }
 static inline void zipc__fence_acquire(void) { atomic_thread_fence(memory_order_acquire); }
 static inline void zipc__fence_release(void) { atomic_thread_fence(memory_order_release); }
+#endif
 
 /* A hint to the CPU inside spin loops. */
 static inline void zipc__cpu_relax(void)

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,9 +21,33 @@
 /* Attempts of open-or-create when the name appears and disappears under us. */
 #define ZIPC_OPEN_OR_CREATE_TRIES 8
 
-/* Serialises adders inside one process: flock() excludes other open file
- * descriptions only, and threads share the handle's. */
+/* Adders are serialised by two locks: zipc_add_mutex between the threads of
+ * this process, and a POSIX record lock (fcntl F_SETLKW on byte 0 of the file)
+ * between processes. Not flock(2) or OFD locks: those belong to the open file
+ * description, which fork() shares, so a parent and a child adding through one
+ * inherited handle would not exclude each other. A record lock belongs to the
+ * process: a child does not inherit it, and the kernel drops it when its holder
+ * dies, so a process killed mid-add never blocks the others.
+ * The record lock's trap: closing ANY descriptor of the file drops the
+ * process's lock. So every close of a segment descriptor takes zipc_add_mutex,
+ * i.e. never happens while a thread of this process holds the lock. */
 static pthread_mutex_t zipc_add_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t zipc_atfork_once = PTHREAD_ONCE_INIT;
+
+/* fork() copies zipc_add_mutex in whatever state it is in: a child forked while
+ * another thread held it would deadlock on its first add or close. So the
+ * mutex is held across fork(), and both sides release their copy. (A fork
+ * therefore waits for an add in progress in another thread to finish.) */
+static void atfork_lock(void) { pthread_mutex_lock(&zipc_add_mutex); }
+static void atfork_unlock(void) { pthread_mutex_unlock(&zipc_add_mutex); }
+static void register_atfork(void) { pthread_atfork(atfork_lock, atfork_unlock, atfork_unlock); }
+
+static void add_mutex_lock(void)
+{
+    /* Registered before the mutex is first taken, so no fork can copy it locked. */
+    pthread_once(&zipc_atfork_once, register_atfork);
+    pthread_mutex_lock(&zipc_add_mutex);
+}
 
 /* "/name" into PATH (size ZIPC_SEGMENT_NAME_MAX + 2). */
 static int seg_path(const char *name, char *path)
@@ -132,19 +155,22 @@ static int validate(zipc_segment *seg)
     uint32_t max = h->max_entries ? h->max_entries : ZIPC_DEFAULT_MAX_ENTRIES;
     uint64_t table = zipc__table_size(max);
     uint64_t memsize = h->memory_size;
-    uint64_t next = zipc__load_relaxed_u64(&h->next_offset);
     if (table > seg->map_size || memsize > seg->map_size || memsize < table)
-        return -EBADMSG;
-    if (next < table || next > memsize)
         return -EBADMSG;
     seg->max_entries = max;
     seg->table_size = table;
     seg->memory_size = memsize;
 
+    /* The count first: an adder stores next_offset before the count it
+     * releases, so reading next_offset after the count (acquire) never sees
+     * an entry that ends past it. */
     uint32_t count;
     int r = live_count(seg, &count);
     if (r)
         return r;
+    uint64_t next = zipc__load_relaxed_u64(&h->next_offset);
+    if (next < table || next > memsize)
+        return -EBADMSG;
     if (count == 0)
         return 0;
     struct range *rs = malloc(sizeof(*rs) * count);
@@ -195,8 +221,11 @@ static void free_handle(zipc_segment *seg)
 {
     if (seg->base)
         munmap(seg->base, seg->map_size);
-    if (seg->fd >= 0)
+    if (seg->fd >= 0) {
+        add_mutex_lock(); /* see zipc_add_mutex: keeps our record lock */
         close(seg->fd);
+        pthread_mutex_unlock(&zipc_add_mutex);
+    }
     free(seg);
 }
 
@@ -214,28 +243,65 @@ static int map_fd(zipc_segment *seg, uint64_t size, bool readonly)
     return 0;
 }
 
-/* Build the whole segment under a private temporary name, then publish it
- * under PATH with link(2), which fails with EEXIST if the name exists: the
- * name appears atomically with a fully initialised table (the magic is also
- * written last, with release, for openers that map it while we still own it),
- * and an existing segment is never touched. */
+/* The file a new segment is built in before it gets its name. Preferably an
+ * unnamed O_TMPFILE file in /dev/shm: if the creator dies before publishing,
+ * the kernel frees it with the last descriptor. Where O_TMPFILE or /proc (to
+ * link it) is missing, a named "/.zipc-tmp-<pid>-<n>" object instead, removed
+ * on every path except the creator's death. */
+struct new_file {
+    int fd;
+    bool named;
+    char tmp[48];
+};
+
+static int open_new_file(struct new_file *nf)
+{
+    static zipc_atomic_u32 counter;
+    nf->named = false;
+    if (access("/proc/self/fd", X_OK) == 0) {
+        nf->fd = open(ZIPC_SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, ZIPC_DEFAULT_MODE);
+        if (nf->fd >= 0)
+            return 0;
+    }
+    nf->named = true;
+    snprintf(nf->tmp, sizeof(nf->tmp), "/.zipc-tmp-%ld-%u", (long)getpid(),
+             zipc__fetch_add_relaxed_u32(&counter, 1));
+    nf->fd = shm_open(nf->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, ZIPC_DEFAULT_MODE);
+    return nf->fd >= 0 ? 0 : errno_to_result(errno);
+}
+
+/* Give the new file the name PATH: link(2) fails with EEXIST when the name
+ * exists, so the name appears atomically with a complete segment and an
+ * existing segment is never touched. */
+static int publish_new_file(const struct new_file *nf, const char *path)
+{
+    char from[sizeof(ZIPC_SHM_DIR) + 48], to[sizeof(ZIPC_SHM_DIR) + ZIPC_SEGMENT_NAME_MAX + 2];
+    snprintf(to, sizeof(to), ZIPC_SHM_DIR "%s", path);
+    if (nf->named) {
+        snprintf(from, sizeof(from), ZIPC_SHM_DIR "%s", nf->tmp);
+        return link(from, to) == 0 ? 0 : errno_to_result(errno);
+    }
+    snprintf(from, sizeof(from), "/proc/self/fd/%d", nf->fd);
+    return linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW) == 0 ? 0
+                                                                        : errno_to_result(errno);
+}
+
+/* Build the whole segment in a new file, then publish it under PATH (the
+ * magic is also written last, with release, for openers that map it while
+ * we still own it). A failure leaves nothing behind. */
 static int create_new(const char *path, uint64_t size, uint32_t max_entries, uint32_t mode,
                       zipc_segment **out)
 {
-    static zipc_atomic_u32 counter;
-    char tmp[64];
-    snprintf(tmp, sizeof(tmp), "/.zipc-tmp-%ld-%u", (long)getpid(),
-             zipc__fetch_add_relaxed_u32(&counter, 1));
     zipc_segment *seg = alloc_handle(path);
     if (!seg)
         return -ENOMEM;
-    int r = 0;
-    seg->fd = shm_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, ZIPC_DEFAULT_MODE);
-    if (seg->fd < 0) {
-        r = errno_to_result(errno);
+    struct new_file nf;
+    int r = open_new_file(&nf);
+    if (r) {
         free_handle(seg);
         return r;
     }
+    seg->fd = nf.fd;
     if (fchmod(seg->fd, mode) != 0)
         r = errno_to_result(errno);
     /* Reserve every byte now: a full /dev/shm fails here, not as SIGBUS later. */
@@ -261,13 +327,10 @@ static int create_new(const char *path, uint64_t size, uint32_t max_entries, uin
         /* P1 (release): pairs with the acquire in validate(). */
         zipc__store_release_u32(&h->magic, ZIPC_MAGIC);
         ZIPC_CRASH_POINT(101); /* initialised, not yet published */
-        char from[sizeof(ZIPC_SHM_DIR) + 64], to[sizeof(ZIPC_SHM_DIR) + ZIPC_SEGMENT_NAME_MAX + 2];
-        snprintf(from, sizeof(from), ZIPC_SHM_DIR "%s", tmp);
-        snprintf(to, sizeof(to), ZIPC_SHM_DIR "%s", path);
-        if (link(from, to) != 0)
-            r = errno_to_result(errno);
+        r = publish_new_file(&nf, path);
     }
-    shm_unlink(tmp);
+    if (nf.named)
+        shm_unlink(nf.tmp);
     if (r) {
         free_handle(seg);
         return r;
@@ -317,6 +380,8 @@ int zipc_segment_create_ex(const char *name, uint64_t size, uint32_t max_entries
     uint32_t flags = opts ? opts->flags : 0;
     if ((flags & ~ZIPC_SEGMENT_OPEN_EXISTING) || (mode & ~07777u))
         return -EINVAL;
+    if (created)
+        *created = false; /* also when every open-or-create attempt fails */
     if (max_entries == 0)
         max_entries = ZIPC_DEFAULT_MAX_ENTRIES;
     if (max_entries > (UINT32_MAX - ZIPC_HEADER_SIZE) / ZIPC_ENTRY_SIZE ||
@@ -441,24 +506,29 @@ int zipc_segment_entry_at(zipc_segment *seg, uint32_t index, zipc_entry_info *in
     return read_entry(seg, index, info);
 }
 
+/* The record lock of zipc_add_mutex's comment, on byte 0 (any fixed byte would
+ * do: nothing else locks segment files). */
+static int record_lock(int fd, short type)
+{
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+    while (fcntl(fd, type == F_UNLCK ? F_SETLK : F_SETLKW, &fl) != 0)
+        if (errno != EINTR)
+            return errno_to_result(errno);
+    return 0;
+}
+
 static int lock_adders(zipc_segment *seg)
 {
-    pthread_mutex_lock(&zipc_add_mutex);
-    /* The kernel drops the lock when its holder dies, so a process killed while
-     * adding never blocks the others. */
-    while (flock(seg->fd, LOCK_EX) != 0) {
-        if (errno != EINTR) {
-            int r = errno_to_result(errno);
-            pthread_mutex_unlock(&zipc_add_mutex);
-            return r;
-        }
-    }
-    return 0;
+    add_mutex_lock();
+    int r = record_lock(seg->fd, F_WRLCK);
+    if (r)
+        pthread_mutex_unlock(&zipc_add_mutex);
+    return r;
 }
 
 static void unlock_adders(zipc_segment *seg)
 {
-    flock(seg->fd, LOCK_UN);
+    record_lock(seg->fd, F_UNLCK);
     pthread_mutex_unlock(&zipc_add_mutex);
 }
 
@@ -512,6 +582,10 @@ int zipc__seg_add_many(zipc_segment *seg, zipc__new_entry *es, uint32_t n)
         next = off + es[k].size;
     }
     if (!r) {
+        /* Take the bytes before writing into them: an adder killed from here
+         * on loses them for good, and never hands dirty bytes to the next
+         * adder as a "zeroed" entry. */
+        zipc__store_relaxed_u64(&h->next_offset, next);
         for (uint32_t k = 0; k < n; k++) {
             zipc_table_entry_shm *e = entry(seg, count + k);
             memset(e->name, 0, sizeof(e->name));
@@ -521,7 +595,6 @@ int zipc__seg_add_many(zipc_segment *seg, zipc__new_entry *es, uint32_t n)
             if (es[k].init)
                 es[k].init(seg->base + es[k].offset, es[k].size, es[k].ctx);
         }
-        zipc__store_relaxed_u64(&h->next_offset, next);
         ZIPC_CRASH_POINT(102); /* bytes taken, entries written, not yet visible */
         /* E1 (release): pairs with the acquire in live_count(): entries and
          * their initialised structures are complete before the count shows them. */

@@ -19,7 +19,7 @@ struct zipc_segment {
     uint32_t max_entries;   /* validated local copy (0 stored => 64) */
     bool readonly;
     bool created;
-    int fd;                 /* kept open: entry additions lock it (flock) */
+    int fd;                 /* kept open: entry additions lock it (fcntl record lock) */
     char name[ZIPC_SEGMENT_NAME_MAX + 2];
 };
 

@@ -7,6 +7,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifdef ZIPC_TSAN
+zipc_atomic_u32 zipc__tsan_fence_word;
+#endif
+
 int64_t zipc__now_ns(void)
 {
     struct timespec ts;
