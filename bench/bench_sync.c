@@ -44,12 +44,21 @@ static void die(const char *what, int r)
             die(#expr, r_ > 0 ? -r_ : r_);                                                     \
     } while (0)
 
-/* Everything that lives in shared memory, in one raw entry. */
+/* Everything POSIX that lives in shared memory, in one raw entry. Every lock
+ * gets a cache line of its own (as do the zipc ones, see pad_to_line), so
+ * the hand-off measures the locks, not false sharing between them. */
+#define LINE 64
+struct line_mutex {
+    _Alignas(LINE) pthread_mutex_t m;
+};
+struct line_sem {
+    _Alignas(LINE) sem_t s;
+};
 struct shared {
-    pthread_mutex_t pm[3];
-    sem_t ps[3]; /* [2] unused */
-    sem_t ready;
-    long turn; /* checks the strict alternation: written only by the holder */
+    struct line_mutex pm[3];
+    struct line_sem ps[3]; /* [2] unused */
+    _Alignas(LINE) sem_t ready;
+    _Alignas(LINE) long turn; /* checks the strict alternation: written only by the holder */
 };
 
 /* One kind of lock, behind four operations, so each measurement is one loop. */
@@ -67,9 +76,9 @@ static inline void take(struct ctx *c, enum kind k, int i)
 {
     switch (k) {
     case ZIPC_MUTEX: CHECK(zipc_mutex_lock(c->zm[i])); break;
-    case PTHREAD_ROBUST: CHECK(pthread_mutex_lock(&c->sh->pm[i])); break;
+    case PTHREAD_ROBUST: CHECK(pthread_mutex_lock(&c->sh->pm[i].m)); break;
     case ZIPC_SEM: CHECK(zipc_semaphore_acquire(c->zs[i])); break;
-    case POSIX_SEM: CHECK(sem_wait(&c->sh->ps[i])); break;
+    case POSIX_SEM: CHECK(sem_wait(&c->sh->ps[i].s)); break;
     default: break;
     }
 }
@@ -78,9 +87,9 @@ static inline void give(struct ctx *c, enum kind k, int i)
 {
     switch (k) {
     case ZIPC_MUTEX: CHECK(zipc_mutex_unlock(c->zm[i])); break;
-    case PTHREAD_ROBUST: CHECK(pthread_mutex_unlock(&c->sh->pm[i])); break;
+    case PTHREAD_ROBUST: CHECK(pthread_mutex_unlock(&c->sh->pm[i].m)); break;
     case ZIPC_SEM: CHECK(zipc_semaphore_release(c->zs[i], 1)); break;
-    case POSIX_SEM: CHECK(sem_post(&c->sh->ps[i])); break;
+    case POSIX_SEM: CHECK(sem_post(&c->sh->ps[i].s)); break;
     default: break;
     }
 }
@@ -169,6 +178,22 @@ static double handoff(struct ctx *c, enum kind k, long iters)
     return (double)t / (double)iters / 2.0;
 }
 
+/* Add a filler entry so that the next entry starts on a cache line (the
+ * mapping is page-aligned; entries start at align8 of bytes_used). */
+static void pad_to_line(zipc_segment *seg, const char *name)
+{
+    static int n;
+    char buf[32];
+    uint64_t used = (zipc_segment_bytes_used(seg) + 7) & ~(uint64_t)7;
+    uint64_t gap = (LINE - used % LINE) % LINE;
+    if (gap == 0)
+        return;
+    if (gap < 8)
+        gap += LINE;
+    snprintf(buf, sizeof(buf), "%s-%d", name ? name : "pad", n++);
+    CHECK(zipc_segment_add_entry(seg, buf, gap, NULL));
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -201,6 +226,7 @@ int main(int argc, char **argv)
     zipc_segment_unlink(name); /* the mapping stays; nothing left behind */
     struct ctx c;
     uint64_t off;
+    pad_to_line(seg, "pad-posix");
     CHECK(zipc_segment_add_entry(seg, "posix", sizeof(struct shared), &off));
     c.sh = (struct shared *)((char *)zipc_segment_base(seg) + off);
     pthread_mutexattr_t a;
@@ -208,15 +234,19 @@ int main(int argc, char **argv)
     pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
     pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
     for (int i = 0; i < 3; i++)
-        CHECK(pthread_mutex_init(&c.sh->pm[i], &a));
+        CHECK(pthread_mutex_init(&c.sh->pm[i].m, &a));
     for (int i = 0; i < 2; i++)
-        CHECK(sem_init(&c.sh->ps[i], 1, 0) ? errno : 0);
+        CHECK(sem_init(&c.sh->ps[i].s, 1, 0) ? errno : 0);
     CHECK(sem_init(&c.sh->ready, 1, 0) ? errno : 0);
-    CHECK(zipc_mutex_create(seg, "m0", &c.zm[0]));
-    CHECK(zipc_mutex_create(seg, "m1", &c.zm[1]));
-    CHECK(zipc_mutex_create(seg, "m2", &c.zm[2]));
-    CHECK(zipc_semaphore_create(seg, "s0", 0, 0, &c.zs[0]));
-    CHECK(zipc_semaphore_create(seg, "s1", 0, 0, &c.zs[1]));
+    const char *const mname[3] = {"m0", "m1", "m2"}, *const sname[2] = {"s0", "s1"};
+    for (int i = 0; i < 3; i++) {
+        pad_to_line(seg, NULL);
+        CHECK(zipc_mutex_create(seg, mname[i], &c.zm[i]));
+    }
+    for (int i = 0; i < 2; i++) {
+        pad_to_line(seg, NULL);
+        CHECK(zipc_semaphore_create(seg, sname[i], 0, 0, &c.zs[i]));
+    }
 
     static double un[KINDS][MAX_ROUNDS], ho[KINDS][MAX_ROUNDS];
     for (int r = 0; r < rounds; r++) {

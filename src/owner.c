@@ -64,6 +64,10 @@ bool zipc__tid_dead(uint32_t tid)
 bool zipc__liveness_due(int64_t *next_ns)
 {
     int64_t now = zipc__now_ns();
+    if (*next_ns == 0) { /* first call of a wait: a holder is usually alive */
+        *next_ns = now + ZIPC_WAIT_SLICE_NS;
+        return false;
+    }
     if (now < *next_ns)
         return false;
     *next_ns = now + ZIPC_WAIT_SLICE_NS;

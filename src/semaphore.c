@@ -72,7 +72,7 @@ int zipc__sem_try_acquire(zipc_semaphore_shm *s)
 int zipc__sem_acquire_slow(zipc_semaphore_shm *s, const zipc__deadline *d, zipc__sem_hook hook,
                            void *ctx)
 {
-    for (int i = 0; i < ZIPC_SPIN_LIMIT; i++) {
+    for (int i = 0; i < ZIPC_LOCK_SPIN_LIMIT; i++) {
         if (zipc__sem_try_acquire(s) == 0)
             return 0;
         zipc__cpu_relax();
