@@ -78,6 +78,7 @@ int zipc__sem_acquire_slow(zipc_semaphore_shm *s, const zipc__deadline *d, zipc_
         zipc__cpu_relax();
     }
     int64_t next_check = 0;
+    bool slept = false;
     int r;
     /* S1: pairs with S2 in zipc__sem_release / mutex unlock. Our seq_cst
      * increment of waiting precedes our seq_cst load of count; the releaser's
@@ -95,7 +96,9 @@ int zipc__sem_acquire_slow(zipc_semaphore_shm *s, const zipc__deadline *d, zipc_
             }
             continue;
         }
-        if (hook && zipc__liveness_due(&next_check) && (r = hook(s, ctx)) != 0)
+        /* Still no permit after a sleep: maybe a slice ended, time to look
+         * at the holder (not before: a hand-off must not pay a clock read). */
+        if (hook && slept && zipc__liveness_due(&next_check) && (r = hook(s, ctx)) != 0)
             break;
         /* Sleeps only while count still equals c: a release in between
          * changes the word and the kernel returns at once. */
@@ -103,6 +106,7 @@ int zipc__sem_acquire_slow(zipc_semaphore_shm *s, const zipc__deadline *d, zipc_
             r = zipc__sem_try_acquire(s) == 0 ? 0 : -ETIMEDOUT;
             break;
         }
+        slept = true;
     }
     zipc__fetch_sub_relaxed_i32(&s->waiting, 1);
     return r;

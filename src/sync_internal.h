@@ -41,13 +41,14 @@ bool zipc__liveness_due(int64_t *next_ns);
 
 /* ---- semaphore core (semaphore.c) ---------------------------------------- */
 
-/* Polls of a semaphore or mutex count before sleeping: fewer than the wait
- * layer's ZIPC_SPIN_LIMIT. Measured with bench/bench_sync on a loaded 2-vCPU
- * VM (docs/sync.md): with 64 polls (~1.7 us of PAUSE) the two-process
- * hand-off cost about twice that of sem_t, because the spinner delays its
- * own sleep while the peer it waits for needs the CPU; with 0-8 polls it is
- * close to sem_t. The uncontended path does not spin at all. */
-#define ZIPC_LOCK_SPIN_LIMIT 8
+/* Polls of a semaphore or mutex count before sleeping: none, unlike the
+ * wait layer's ZIPC_SPIN_LIMIT. Measured with bench/bench_sync on a loaded
+ * 2-vCPU VM (docs/sync.md): 64 polls (~1.7 us of PAUSE) made the
+ * two-process hand-off about twice as slow as sem_t's, 8 polls still cost
+ * ~150 ns per hand-off, because the spinner delays its own sleep while the
+ * peer it waits for needs the CPU. glibc's mutex and sem_t do not spin
+ * either. The uncontended path never reaches this. */
+#define ZIPC_LOCK_SPIN_LIMIT 0
 
 typedef struct zipc__sem_init {
     int32_t count;
