@@ -5,7 +5,7 @@
  * records the holder's thread id in the semaphore's padding word, so:
  *
  *  - a lock held by a thread or process that died is detected: the next
- *    locker (or a waiter, within one wait slice of the death) takes it over
+ *    locker (or a waiter, within about two wait slices of the death) takes it over
  *    and gets -EOWNERDEAD. It then HOLDS the lock and should repair the
  *    protected state and call zipc_mutex_consistent(). If it unlocks without
  *    doing so, the mutex stays marked inconsistent and every following
@@ -22,8 +22,10 @@
  * its crash is not recovered either. The mutex is not recursive: locking it
  * again from the holding thread waits (until the timeout).
  *
- * Waiting: brief spin, then a futex sleep on the count word in slices of
- * ZIPC_WAIT_SLICE_NS; unlock makes a system call only when someone sleeps.
+ * Waiting: a futex sleep on the count word (no spin: see docs/sync.md) in
+ * slices of ZIPC_WAIT_SLICE_NS; unlock makes a system call only when
+ * someone sleeps. A failed try_lock checks whether the holder is alive (a
+ * kill() and a /proc read): do not poll try_lock in a loop.
  */
 #ifndef ZEROIPC_MUTEX_H
 #define ZEROIPC_MUTEX_H

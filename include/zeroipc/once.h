@@ -7,7 +7,7 @@
  *
  * Contract: the first caller runs FN(ARG); the others wait until it has
  * returned, then return 0. If the executing thread dies before FN returns,
- * a waiting caller (within one wait slice, ZIPC_WAIT_SLICE_NS, of noticing)
+ * a waiting caller (within about two wait slices, ZIPC_WAIT_SLICE_NS each)
  * takes over, runs FN itself, and is told so with ZIPC_ONCE_RECOVERED: FN may
  * have partly run before, so it should be written to be re-startable. A
  * caller arriving later than that takes over the same way.

@@ -14,10 +14,10 @@
  * once; more readers wait (try: -EAGAIN) until a slot frees.
  *
  * Crash recovery (docs/sync.md): a dead writer (its _wmtx owner is dead) is
- * detected by waiting readers and writers within a wait slice; the lock is
+ * detected by waiting readers and writers within about two wait slices; the lock is
  * taken over and the taker gets -EOWNERDEAD (holding the lock it asked for;
  * the protected data may be half-written). A dead reader is found in the
- * reader table by a waiting writer within a slice and its read lock dropped.
+ * reader table by a waiting writer within two slices and its read lock dropped.
  * A reader killed inside the short _rmtx section is repaired by the next
  * reader entry (the count is rebuilt from the table). Limits: thread-id
  * reuse and pid namespaces as for Mutex; read locks taken by peers of other

@@ -1,7 +1,7 @@
 /* libzeroipc: Semaphore, a counting semaphore shared between processes.
  *
  * Layout (docs/format.md "Semaphore"): 16 bytes {count, waiting, max_count,
- * padding}. max_count 0 means unbounded. Waiters spin briefly, then sleep in
+ * padding}. max_count 0 means unbounded. Waiters sleep (without spinning) in
  * the kernel on the count word (futex) with CLOCK_MONOTONIC deadlines; the
  * `waiting` word counts sleepers, so release makes a system call only when
  * somebody sleeps. Sleeps last at most one wait slice, so a peer of another
