@@ -358,3 +358,28 @@ ZTEST(rwlock_writer_killed_while_waiting_for_readers_is_recovered, ZT_FAST)
     zipc_rwlock_close(rw);
     zipc_segment_close(seg);
 }
+
+ZTEST(rwlock_and_monitor_that_do_not_fit_the_table_leave_nothing_visible, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_rwlock *rw;
+    zipc_monitor *m;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 4, &seg)); /* 4 table slots */
+    ZT_ERR(zipc_rwlock_create(seg, "rw", &rw), -ENOSPC);         /* needs 5 */
+    ZT_EQ(zipc_segment_entry_count(seg), 0);
+    ZT_OK(zipc_monitor_create(seg, "mon", &m)); /* needs exactly 4 */
+    zipc_monitor_close(m);
+    ZT_EQ(zipc_segment_entry_count(seg), 4);
+    zipc_segment_close(seg);
+}
+
+ZTEST(signal_whose_state_does_not_fit_the_segment_leaves_nothing_visible, ZT_FAST)
+{
+    zipc_segment *seg = zs_segment();
+    zipc_signal *s;
+    uint64_t before = zipc_segment_bytes_used(seg);
+    ZT_ERR(zipc_signal_create(seg, "big", 2u << 20, NULL, &s), -ENOSPC);
+    ZT_EQ(zipc_segment_entry_count(seg), 0);
+    ZT_EQ_U64(zipc_segment_bytes_used(seg), before);
+    zipc_segment_close(seg);
+}
