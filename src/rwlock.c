@@ -8,7 +8,6 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#include "monitor_shm.h" /* ZIPC_MARKER_SIZE */
 #include "rwlock_shm.h"
 #include "segment_internal.h"
 #include "sync_internal.h"

@@ -14,6 +14,10 @@
 
 struct zipc_segment;
 
+/* Size of the 1-byte marker entry that names a composite (RWLock, Monitor,
+ * Signal): its presence says the structure exists; its byte is 0. */
+#define ZIPC_MARKER_SIZE 1u
+
 /* ---- owner ids (owner.c) --------------------------------------------------
  * An owner is a kernel thread id (gettid), so a thread that exits holding a
  * lock is detected like a process that dies. Ids are positive and below

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor_shm.h" /* ZIPC_MARKER_SIZE */
 #include "segment_internal.h"
 #include "sync_internal.h"
 #include "testhooks.h"
