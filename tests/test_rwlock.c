@@ -372,14 +372,3 @@ ZTEST(rwlock_and_monitor_that_do_not_fit_the_table_leave_nothing_visible, ZT_FAS
     ZT_EQ(zipc_segment_entry_count(seg), 4);
     zipc_segment_close(seg);
 }
-
-ZTEST(signal_whose_state_does_not_fit_the_segment_leaves_nothing_visible, ZT_FAST)
-{
-    zipc_segment *seg = zs_segment();
-    zipc_signal *s;
-    uint64_t before = zipc_segment_bytes_used(seg);
-    ZT_ERR(zipc_signal_create(seg, "big", 2u << 20, NULL, &s), -ENOSPC);
-    ZT_EQ(zipc_segment_entry_count(seg), 0);
-    ZT_EQ_U64(zipc_segment_bytes_used(seg), before);
-    zipc_segment_close(seg);
-}
