@@ -44,10 +44,21 @@ static uint64_t widen(const void *key, size_t size, bool is_signed)
     return v;
 }
 
+/* True when a canonical float key is zero (its bytes are all zero). */
+static bool is_zero(const void *key, size_t size)
+{
+    return load_le(key, size) == 0;
+}
+
 uint64_t zipc__hash_key(int kind, const void *key, size_t size)
 {
     if (kind == ZIPC__KEY_SIGNED || kind == ZIPC__KEY_UNSIGNED)
         return zipc__hash_int(widen(key, size, kind == ZIPC__KEY_SIGNED));
+    /* libstdc++'s std::hash<double> and std::hash<float> return 0 for +0.0 and
+     * -0.0 and hash the bytes of any other value; the C++ implementation uses
+     * them, so a zero key must hash to 0 here too to land in the same slot. */
+    if (kind == ZIPC__KEY_FLOAT && is_zero(key, size))
+        return 0;
     return zipc__hash_bytes(key, size, ZIPC_HASH_BYTES_SEED);
 }
 

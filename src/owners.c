@@ -130,12 +130,12 @@ zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid)
     /* No free row: reuse one whose process died with nothing in flight. */
     for (uint32_t i = 0; o->rows && i < o->nrows; i++) {
         zipc_owner_row_shm *r = &o->rows[i];
-        uint32_t p = zipc__load_acquire_u32(&r->pid);
+        uint32_t p = zipc__load_acquire_u32(&r->pid); /* O4 */
         if (p == 0 || p == ZIPC_OWNER_RECOVERING || p == pid)
             continue;
-        if (zipc__load_acquire_u32(&r->state) != ZIPC_OWN_IDLE || !zipc__pid_dead(p))
+        if (zipc__load_acquire_u32(&r->state) != ZIPC_OWN_IDLE || !zipc__pid_dead(p)) /* O4 */
             continue;
-        if (zipc__cas_acquire_u32(&r->pid, &p, pid))
+        if (zipc__cas_acquire_u32(&r->pid, &p, pid)) /* O3 */
             return r;
     }
     return NULL;
@@ -164,14 +164,16 @@ bool zipc__own_take_dead(zipc_owner_row_shm *r, uint32_t self, zipc__own_claim *
     /* O4 (acquire): pairs with O3 and with the owner's phase releases: a dead
      * row's fields are final once its pid is read. */
     uint32_t p = zipc__load_acquire_u32(&r->pid);
-    if (p == 0 || p == ZIPC_OWNER_RECOVERING || p == self)
+    if (p == 0 || p == ZIPC_OWNER_RECOVERING)
         return false;
-    uint32_t st = zipc__load_acquire_u32(&r->state);
-    if ((st & 0xffu) != ZIPC_OWN_ABANDONED && !zipc__pid_dead(p))
+    uint32_t st = zipc__load_acquire_u32(&r->state); /* O4 */
+    /* An ABANDONED row is nobody's current row, so even the process that
+     * abandoned it may repair it; any other row of SELF is a live claim. */
+    if ((st & 0xffu) != ZIPC_OWN_ABANDONED && (p == self || !zipc__pid_dead(p)))
         return false;
-    if (!zipc__cas_acquire_u32(&r->pid, &p, ZIPC_OWNER_RECOVERING))
+    if (!zipc__cas_acquire_u32(&r->pid, &p, ZIPC_OWNER_RECOVERING)) /* O4 */
         return false;
-    st = zipc__load_acquire_u32(&r->state);
+    st = zipc__load_acquire_u32(&r->state); /* O4 */
     *c = (zipc__own_claim){.pid = p, .op = st >> 8, .phase = st & 0xffu,
                            .counter = zipc__load_relaxed_u32(&r->counter),
                            .count = zipc__load_relaxed_u32(&r->count)};
@@ -198,6 +200,8 @@ bool zipc__own_live_claim(const zipc__owners *o, const zipc_owner_row_shm *skip,
         uint32_t p = zipc__load_acquire_u32(&r->pid); /* O4 */
         if (p == 0 || p == ZIPC_OWNER_RECOVERING)
             continue;
+        /* O5: pairs with the owner's intent, phase and idle releases: once a
+         * claim is seen ended here, its slot stores are visible. */
         uint32_t st = zipc__load_acquire_u32(&r->state);
         uint32_t phase = st & 0xffu;
         if (phase == ZIPC_OWN_IDLE || phase == ZIPC_OWN_ABANDONED || (st >> 8) != op)
@@ -215,13 +219,15 @@ uint32_t zipc__own_count_dead(const zipc__owners *o, uint32_t self)
     uint32_t n = 0;
     for (uint32_t i = 0; o->rows && i < o->nrows; i++) {
         zipc_owner_row_shm *r = &o->rows[i];
-        uint32_t p = zipc__load_acquire_u32(&r->pid);
-        if (p == 0 || p == self)
+        uint32_t p = zipc__load_acquire_u32(&r->pid); /* O4 */
+        if (p == 0)
             continue;
-        uint32_t st = zipc__load_acquire_u32(&r->state);
+        uint32_t st = zipc__load_acquire_u32(&r->state); /* O4 */
         if (st == ZIPC_OWN_IDLE)
             continue;
-        if (p == ZIPC_OWNER_RECOVERING || (st & 0xffu) == ZIPC_OWN_ABANDONED || zipc__pid_dead(p))
+        /* Rows of SELF count only when abandoned (see zipc__own_take_dead). */
+        if ((st & 0xffu) == ZIPC_OWN_ABANDONED ||
+            (p != self && (p == ZIPC_OWNER_RECOVERING || zipc__pid_dead(p))))
             n++;
     }
     return n;

@@ -85,7 +85,12 @@ typedef struct zipc__owners {
 
 /* ---- hot path: the row's own process records its claim ------------------ */
 
-/* Intent before the claiming CAS; the CAS that follows must be a release (O1). */
+/* Intent before the claiming CAS; the CAS that follows must be a release (O1).
+ * The state store is a release too (O5: pairs with the acquire in
+ * zipc__own_live_claim): a recoverer that reads this new intent also sees
+ * everything the row's previous operation published (its last slot store),
+ * just as it would had it read that operation's idle store. (A plain store
+ * on x86; stlr on arm64.) */
 static inline void zipc__own_intent(zipc_owner_row_shm *r, uint32_t op, uint32_t counter,
                                     uint32_t count)
 {
@@ -93,7 +98,7 @@ static inline void zipc__own_intent(zipc_owner_row_shm *r, uint32_t op, uint32_t
         return;
     zipc__store_relaxed_u32(&r->counter, counter);
     zipc__store_relaxed_u32(&r->count, count);
-    zipc__store_relaxed_u32(&r->state, ZIPC_OWN_STATE(op, ZIPC_OWN_PENDING));
+    zipc__store_release_u32(&r->state, ZIPC_OWN_STATE(op, ZIPC_OWN_PENDING)); /* O5 */
 }
 
 /* Phase change. Release: a recoverer that reads the phase with acquire also
@@ -142,7 +147,7 @@ typedef struct zipc__own_claim {
 
 /* Take row R for recovery if its owner is dead (or it was abandoned): the
  * row's pid becomes ZIPC_OWNER_RECOVERING and *c receives the frozen claim.
- * SELF is the caller's pid (its own row is never taken). */
+ * SELF is the caller's pid: its rows are taken only once ABANDONED. */
 bool zipc__own_take_dead(zipc_owner_row_shm *r, uint32_t self, zipc__own_claim *c);
 /* After recovery: DONE frees the row; otherwise the dead pid is put back so
  * that a later call retries. */

@@ -237,10 +237,11 @@ QUEUE_HOT uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
         }
         if (m == 0 && !is_full(q, d)) {
             /* Another producer moved on (d > 0), or the hint is stale: go on
-             * from the real tail. A real tail that gives neither is a peer's
-             * odd state (or a corrupt segment): report full, never spin. */
+             * from the real tail. An unmoved tail is a peer's odd state or a
+             * corrupt segment (in an intact queue, A1 seeing seq ahead of t
+             * also sees tail past t): report full, never spin. */
             uint32_t real = zipc__load_relaxed_u32(&q->shm->tail);
-            if (real != t || d > 0) {
+            if (real != t) {
                 t = real;
                 continue;
             }
@@ -284,7 +285,7 @@ QUEUE_HOT uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
         if (m == 0 && !is_empty(q, d)) {
             /* As in claim_push. */
             uint32_t real = zipc__load_relaxed_u32(&q->shm->head);
-            if (real != h || d > 0) {
+            if (real != h) {
                 h = real;
                 continue;
             }
@@ -572,8 +573,16 @@ static bool recover_push(zipc_queue *q, const zipc_owner_row_shm *row, const zip
             continue; /* published (by it, or by a live producer that owned ctr) */
         /* Unpublished and claimed. With phase PENDING the CAS may have been
          * someone else's: a live claim on ctr means it is not ours to touch. */
-        if (c->phase == ZIPC_OWN_PENDING && zipc__own_live_claim(&q->owners, row, ZIPC_OWN_PUSH, ctr))
-            return false;
+        if (c->phase == ZIPC_OWN_PENDING) {
+            if (zipc__own_live_claim(&q->owners, row, ZIPC_OWN_PUSH, ctr))
+                return false;
+            /* O5: pairs with the release of a live owner's intent: one that
+             * published and went idle between our seq load and the check
+             * above must not have its element skipped. */
+            s = zipc__load_acquire_u32(sq);
+            if (s != ctr)
+                continue;
+        }
         if (c->phase == ZIPC_OWN_COPIED) {
             /* R1: the dead producer's bytes were complete (its COPIED store
              * was a release, read with acquire in take_dead). */

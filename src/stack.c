@@ -308,7 +308,7 @@ int zipc_stack_try_peek(zipc_stack *s, void *elem)
         return -EINVAL;
     uint32_t n = 0;
     for (;;) {
-        int32_t t = zipc__load_acquire_i32(&s->shm->top);
+        int32_t t = zipc__load_acquire_i32(&s->shm->top); /* O2: pairs with O1 */
         if (t < -1 || t >= (int32_t)s->capacity)
             return -EBADMSG;
         if (t == -1)
@@ -318,7 +318,8 @@ int zipc_stack_try_peek(zipc_stack *s, void *elem)
              * READY and top stayed put around the copy. */
             if (zipc__load_acquire_u32(&s->state[t]) == ZIPC_SLOT_READY) { /* A4 */
                 memcpy(elem, slot(s, (uint32_t)t), s->elem_size);
-                /* Seqlock read side: the copy completes before the re-checks. */
+                /* F1: seqlock read side: the copy completes before the
+                 * re-checks (pairs with the claim a writer makes first, A5). */
                 zipc__fence_acquire();
                 if (zipc__load_relaxed_u32(&s->state[t]) == ZIPC_SLOT_READY &&
                     zipc__load_relaxed_i32(&s->shm->top) == t)
@@ -438,7 +439,7 @@ int zipc_stack_check(zipc_stack *s, zipc_stack_report *rep)
     int32_t top = zipc__load_acquire_i32(&s->shm->top); /* O2: pairs with O1 */
     rep->top = top;
     for (uint32_t i = 0; i < s->capacity; i++) {
-        uint32_t st = zipc__load_acquire_u32(&s->state[i]);
+        uint32_t st = zipc__load_acquire_u32(&s->state[i]); /* as A4: pairs with R3/R4 */
         bool below = (int32_t)i <= top;
         if ((below && st != ZIPC_SLOT_READY) || (!below && st != ZIPC_SLOT_EMPTY))
             rep->inflight++;
@@ -454,7 +455,7 @@ static bool recover_push(zipc_stack *s, const zipc_owner_row_shm *row, const zip
     uint32_t i = c->counter;
     zipc_atomic_u32 *st = &s->state[i];
     int32_t top = zipc__load_acquire_i32(&s->shm->top); /* O2: pairs with O1 */
-    uint32_t v = zipc__load_acquire_u32(st);
+    uint32_t v = zipc__load_acquire_u32(st); /* as A3/A4: pairs with R3/R4 */
     if (v == ZIPC_SLOT_READY || v == ZIPC_SLOT_READING)
         return true; /* published (its element is in the stack) */
     if (v == ZIPC_SLOT_WRITING && c->phase == ZIPC_OWN_COPIED) {
@@ -463,23 +464,28 @@ static bool recover_push(zipc_stack *s, const zipc_owner_row_shm *row, const zip
             rep->republished++;
         return true;
     }
+    /* A live pusher that owns i too (two pushers can own one index after a
+     * stale popper's ABA CAS on top) may hold the slot: never touch it then.
+     * A PENDING pusher never reached the slot at all. */
+    if (zipc__own_live_claim(&s->owners, row, ZIPC_OWN_PUSH, i))
+        return false;
     if ((int32_t)i > top) {
-        /* top never covered it (or the move was undone): free a claimed slot. */
-        if (v == ZIPC_SLOT_WRITING && zipc__cas_release_u32(st, &v, ZIPC_SLOT_EMPTY))
+        /* top never covered it (or the move was undone): free the slot it
+         * claimed. A WRITING slot here is not its own if it was PENDING. */
+        if (c->phase != ZIPC_OWN_PENDING && v == ZIPC_SLOT_WRITING &&
+            zipc__cas_release_u32(st, &v, ZIPC_SLOT_EMPTY)) /* R4 */
             rep->skipped++;
         return true;
     }
-    if (c->phase == ZIPC_OWN_PENDING && zipc__own_live_claim(&s->owners, row, ZIPC_OWN_PUSH, i))
-        return false;
     if ((int32_t)i != top)
         return false; /* elements above it: pending until they are popped */
     /* Hold the slot ourselves (as a pusher would), then take i off the top. */
     uint32_t held = v;
-    if (!zipc__cas_acquire_u32(st, &v, ZIPC_SLOT_WRITING))
+    if (!zipc__cas_acquire_u32(st, &v, ZIPC_SLOT_WRITING)) /* A5 */
         return false;
     int32_t t = top;
-    if (!zipc__cas_release_i32(&s->shm->top, &t, top - 1)) {
-        zipc__store_release_u32(st, held);
+    if (!zipc__cas_release_i32(&s->shm->top, &t, top - 1)) { /* O1, as a popper's */
+        zipc__store_release_u32(st, held); /* R3/R4: the slot as it was */
         return false;
     }
     /* R4: the slot is free for the next pusher. */
@@ -497,12 +503,16 @@ static bool recover_pop(zipc_stack *s, const zipc_owner_row_shm *row, const zipc
     uint32_t i = c->counter;
     zipc_atomic_u32 *st = &s->state[i];
     int32_t top = zipc__load_acquire_i32(&s->shm->top); /* O2: pairs with O1 */
-    uint32_t v = zipc__load_acquire_u32(st);
     bool peek = c->op == ZIPC_OWN_PEEK;
     if (c->phase == ZIPC_OWN_PENDING &&
         (zipc__own_live_claim(&s->owners, row, ZIPC_OWN_POP, i) ||
          zipc__own_live_claim(&s->owners, row, ZIPC_OWN_PEEK, i)))
         return false;
+    /* The slot is read only after the live-claim check (O5): a live popper
+     * of i that finished meanwhile left it EMPTY, and acting on a READY read
+     * before its pop would put top back over that empty slot (a hole no
+     * recovery removes). docs/queue.md "Limits": what remains of the race. */
+    uint32_t v = zipc__load_acquire_u32(st); /* as A4: pairs with R3/R4 */
     if (v == ZIPC_SLOT_READING) {
         /* A peek held an element still in the stack: READY again, nothing
          * lost. A pop had taken it: the element is lost, the slot is freed. */
@@ -515,11 +525,11 @@ static bool recover_pop(zipc_stack *s, const zipc_owner_row_shm *row, const zipc
         /* It moved top below i but never read the element: put it back on
          * top if nothing was popped since, otherwise drop it. */
         int32_t t = (int32_t)i - 1;
-        if (t == top && zipc__cas_release_i32(&s->shm->top, &t, (int32_t)i)) {
+        if (t == top && zipc__cas_release_i32(&s->shm->top, &t, (int32_t)i)) { /* O1 */
             rep->restored++;
             if (s->ws)
                 zipc__waitset_notify(&s->ws[WS_NOT_EMPTY], INT32_MAX);
-        } else if (zipc__cas_release_u32(st, &v, ZIPC_SLOT_EMPTY)) {
+        } else if (zipc__cas_release_u32(st, &v, ZIPC_SLOT_EMPTY)) { /* R4 */
             rep->released++;
         }
         return true;

@@ -82,10 +82,12 @@ void zipc__waitset_wake(zipc_waitset_shm *ws, int32_t n)
 int zipc__wait_until(zipc_waitset_shm *ws, zipc__try_fn try_op, void *ctx, int64_t timeout_ns)
 {
     int r;
+    /* The deadline counts from the call, not from the end of the spin: a
+     * try-operation may itself spin (the stack's bounded claims). */
     zipc__deadline d;
     zipc__deadline_init(&d, timeout_ns);
-    /* Spin for ZIPC_SPIN_NS (or up to the deadline), reading the clock once
-     * per ZIPC_SPIN_LIMIT polls. */
+    /* Spin for ZIPC_SPIN_NS (never past the deadline), reading the clock
+     * once per ZIPC_SPIN_LIMIT polls. */
     int64_t spin_until = zipc__now_ns() + ZIPC_SPIN_NS;
     if (!d.forever && d.at_ns < spin_until)
         spin_until = d.at_ns;
@@ -102,9 +104,13 @@ int zipc__wait_until(zipc_waitset_shm *ws, zipc__try_fn try_op, void *ctx, int64
         zipc_atomic_u32 *word = ws ? &ws->seq : &slice_word;
         uint32_t key = 0;
         if (ws) {
-            /* W1: pairs with N1 in zipc__waitset_notify (seq_cst RMW, then the
-             * re-check below reads the state). */
+            /* W1: pairs with N1 in zipc__waitset_notify. Store->load: the
+             * increment must be ordered before the re-check's loads of the
+             * state. A seq_cst RMW alone does not order later non-seq_cst
+             * loads in the C11 model (only a fence does; on arm64 a relaxed
+             * load may pass the RMW's store), hence fence-to-fence. */
             zipc__fetch_add_seq_cst_u32(&ws->waiters, 1);
+            zipc__fence_seq_cst();
             /* W2: pairs with N2: a bump after this load makes the futex fail. */
             key = zipc__load_acquire_u32(&ws->seq);
         }

@@ -40,6 +40,44 @@ ZTEST(map_float_keys_hash_negative_zero_as_positive_zero_and_refuse_nan, ZT_FAST
     ZT_ERR(zipc__key_canonical(ZIPC__KEY_FLOAT, &nan, 8, &out), -EINVAL);
 }
 
+/* Regression: float keys equal to zero were hashed by their bytes, but the C++
+ * implementation's std::hash<double>/<float> (libstdc++) returns 0 for +0.0 and
+ * -0.0, so neither side found the other's zero key. */
+ZTEST(map_zero_float_key_hashes_to_zero_like_std_hash_and_lands_in_slot_0, ZT_FAST)
+{
+    double pz = 0.0, nz = -0.0, out;
+    float fz = 0.0f, f1 = 1.5f;
+    ZT_EQ_U64(zipc__hash_key(ZIPC__KEY_FLOAT, &pz, 8), 0);
+    ZT_OK(zipc__key_canonical(ZIPC__KEY_FLOAT, &nz, 8, &out));
+    ZT_EQ_U64(zipc__hash_key(ZIPC__KEY_FLOAT, &out, 8), 0);
+    ZT_EQ_U64(zipc__hash_key(ZIPC__KEY_FLOAT, &fz, 4), 0);
+    ZT_EQ_U64(zipc__hash_key(ZIPC__KEY_FLOAT, &f1, 4), zipc__hash_bytes(&f1, 4, ZIPC_HASH_BYTES_SEED));
+
+    zipc_segment *seg;
+    zipc_map *m;
+    zipc_map_options o = {.flags = ZIPC_MAP_KIND_SET, .key_kind = ZIPC_KEY_FLOAT};
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_map_create(seg, "m", 8, 4, 101, &o, &m));
+    int32_t v = 7;
+    ZT_OK(zipc_map_insert(m, &nz, &v, NULL));
+    zipc_entry_info info;
+    ZT_OK(zipc_segment_find(seg, "m", &info));
+    const uint8_t *slot0 = (const uint8_t *)zipc_segment_base(seg) + info.offset + 16;
+    uint32_t state;
+    double key;
+    int32_t val;
+    memcpy(&state, slot0, 4);
+    memcpy(&key, slot0 + 8, 8);
+    memcpy(&val, slot0 + 16, 4);
+    ZT_EQ(state, 1); /* OCCUPIED, in the home slot hash % 101 == 0 */
+    ZT_ASSERT(key == 0.0);
+    ZT_EQ(val, 7);
+    ZT_OK(zipc_map_get(m, &pz, &val));
+    ZT_EQ(val, 7);
+    zipc_map_close(m);
+    zipc_segment_close(seg);
+}
+
 ZTEST(map_entry_geometry_matches_format_examples, ZT_FAST)
 {
     struct { uint32_t ks, vs, es, ko, vo; } ex[] = {

@@ -535,3 +535,104 @@ ZTEST(stack_dead_pusher_below_newer_elements_is_recovered_once_popped_down_to, Z
     zipc_stack_close(s);
     zipc_segment_close(seg);
 }
+
+/* ---- review regressions ------------------------------------------------------------ */
+
+#include "owners.h"
+
+static zipc_owner_row_shm *raw_rows(zipc_segment *seg, const char *own_name)
+{
+    zipc_entry_info info;
+    ZT_OK(zipc_segment_find(seg, own_name, &info));
+    return (zipc_owner_row_shm *)((uint8_t *)zipc_segment_base(seg) + info.offset +
+                                  ZIPC_OWNERS_HEADER);
+}
+
+static void exit_at_once(void *arg) { (void)arg; }
+
+/* The pid of a process that has exited and been reaped. */
+static uint32_t dead_pid(void)
+{
+    pid_t p = zt_fork(exit_at_once, NULL);
+    zt_wait_ok(p);
+    return (uint32_t)p;
+}
+
+static void set_row(zipc_owner_row_shm *r, uint32_t pid, uint32_t op, uint32_t phase,
+                    uint32_t counter)
+{
+    __atomic_store_n((uint32_t *)&r->counter, counter, __ATOMIC_RELAXED);
+    __atomic_store_n((uint32_t *)&r->count, 1u, __ATOMIC_RELAXED);
+    __atomic_store_n((uint32_t *)&r->state, ZIPC_OWN_STATE(op, phase), __ATOMIC_RELAXED);
+    __atomic_store_n((uint32_t *)&r->pid, pid, __ATOMIC_RELEASE);
+}
+
+/* Bug: recover_push() in src/stack.c freed a WRITING slot above top
+ * (WRITING -> EMPTY) for a dead pusher whose row said PENDING. A PENDING
+ * pusher never touched the slot states (it died before or right after its
+ * top CAS), so that WRITING belongs to a live pusher: a stale popper's ABA
+ * CAS (it read top == i and READY before that element was popped and i
+ * pushed again) can leave top == i-1 while the live pusher writes slot i.
+ * Emptying it lets a second pusher claim slot i too: torn and lost elements. */
+ZTEST(stack_recover_never_frees_a_slot_a_live_pusher_is_writing, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_stack *s;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_stack_create(seg, "s", 8, 8, &s));
+    for (int64_t i = 0; i < 3; i++)
+        ZT_OK(zipc_stack_try_push(s, &i));
+    zipc_stack_shm *raw = raw_stack(seg, "s");
+    uint32_t *st = raw_state(raw);
+    zipc_owner_row_shm *rows = raw_rows(seg, "s_own");
+    /* Row 0 is this handle's. A live pusher (this process: alive) writes slot
+     * 3 although top is 2; a dead pusher had only written its intent for 3. */
+    __atomic_store_n(&st[3], ZIPC_SLOT_WRITING, __ATOMIC_RELEASE);
+    set_row(&rows[1], (uint32_t)getpid(), ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED, 3);
+    set_row(&rows[2], dead_pid(), ZIPC_OWN_PUSH, ZIPC_OWN_PENDING, 3);
+    zipc_stack_report rep;
+    ZT_OK(zipc_stack_recover(s, &rep));
+    ZT_EQ(__atomic_load_n(&st[3], __ATOMIC_ACQUIRE), ZIPC_SLOT_WRITING); /* untouched */
+    ZT_EQ(rep.skipped, 0);
+    ZT_EQ(__atomic_load_n(&raw->top, __ATOMIC_ACQUIRE), 2);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+/* Bug: zipc__own_take_dead() in src/owners.c never takes a row whose pid is
+ * the caller's, so a claim ABANDONED by this very process (a double fault in
+ * claim_slot) is never repaired by its own recover calls: in a process whose
+ * threads are the only users, the hole stays forever (-EBUSY on every pop at
+ * that index). An ABANDONED row is nobody's current row: any process,
+ * including the one that abandoned it, may repair it. */
+ZTEST(stack_recover_repairs_a_claim_abandoned_by_the_calling_process, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_stack *s;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_stack_create(seg, "s", 8, 8, &s));
+    for (int64_t i = 0; i < 3; i++)
+        ZT_OK(zipc_stack_try_push(s, &i));
+    zipc_stack_shm *raw = raw_stack(seg, "s");
+    zipc_owner_row_shm *rows = raw_rows(seg, "s_own");
+    /* A pusher of this process moved top 2 -> 3, could neither claim slot 3
+     * nor undo its move, and abandoned the index (slot 3 EMPTY under top). */
+    __atomic_store_n(&raw->top, 3, __ATOMIC_RELEASE);
+    set_row(&rows[1], (uint32_t)getpid(), ZIPC_OWN_PUSH, ZIPC_OWN_ABANDONED, 3);
+    int64_t x;
+    ZT_ERR(zipc_stack_try_pop(s, &x), -EBUSY);
+    zipc_stack_report rep;
+    ZT_OK(zipc_stack_check(s, &rep));
+    ZT_EQ(rep.dead_owners, 1);
+    ZT_OK(zipc_stack_recover(s, &rep));
+    ZT_EQ(rep.skipped, 1);
+    ZT_EQ(rep.pending, 0);
+    for (int64_t i = 2; i >= 0; i--) {
+        ZT_OK(zipc_stack_try_pop(s, &x));
+        ZT_EQ(x, i);
+    }
+    ZT_ERR(zipc_stack_try_pop(s, &x), -EAGAIN);
+    ZT_EQ(__atomic_load_n(&rows[1].pid, __ATOMIC_ACQUIRE), 0); /* row freed */
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}

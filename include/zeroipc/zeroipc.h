@@ -11,5 +11,14 @@
 #include "set.h"
 #include "pool.h"
 #include "ring.h"
+#include "semaphore.h"
+#include "mutex.h"
+#include "rwlock.h"
+#include "barrier.h"
+#include "latch.h"
+#include "once.h"
+#include "event.h"
+#include "monitor.h"
+#include "versioned_signal.h"
 
 #endif /* ZEROIPC_ZEROIPC_H */
