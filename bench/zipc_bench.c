@@ -9,9 +9,12 @@
  *   mp    2 producers / 2 consumers on the machine's cores (oversubscribed on
  *         2 cores), yield when full or empty; the longest single call and the
  *         calls over 1 ms
- *   wake  round trip between two processes that both sleep when idle (the
- *         pinger pauses BENCH_WAKE_GAP_US before each ping so the ponger has
- *         gone to sleep)
+ *   wake  round trip between two processes that block when idle: the pinger
+ *         pauses BENCH_WAKE_GAP_US before each ping so the ponger has gone to
+ *         sleep, then waits for the echo the mechanism's way (the Queue spins
+ *         ZIPC_SPIN_NS first, so a quick echo finds it still awake); and
+ *         "both asleep": the ponger also pauses before it echoes, so the echo
+ *         finds the pinger asleep too (the pause is subtracted)
  *   idle  CPU used by a consumer blocked on an empty channel for BENCH_IDLE_MS
  * Messages are 8 bytes and carry (producer << 48 | sequence); every receiver
  * checks them (no loss, duplication or reordering) and the run fails loudly
@@ -65,7 +68,8 @@ static void attach_or_die(bench_run *r)
 typedef struct rt_arg {
     bench_run *r;
     uint64_t n, warm;
-    int64_t gap_ns;
+    int64_t gap_ns;      /* pinger: pause before each ping */
+    int64_t pong_gap_ns; /* ponger: pause before each echo (subtracted) */
 } rt_arg;
 
 static void rt_child(bench_ctl *ctl, int idx, void *arg)
@@ -77,6 +81,7 @@ static void rt_child(bench_ctl *ctl, int idx, void *arg)
     bench_gate(ctl, 2);
     if (idx == 0) {
         uint64_t *lat = malloc(a->n * sizeof *lat);
+        uint64_t pong_gap_ticks = (uint64_t)((double)a->pong_gap_ns / bench_tick_ns);
         if (!lat)
             bench_die("out of memory");
         for (uint64_t i = 0; i < total; i++) {
@@ -89,7 +94,7 @@ static void rt_child(bench_ctl *ctl, int idx, void *arg)
             if (v != i)
                 bench_die("%s: round trip %" PRIu64 " came back as %" PRIu64, r->m->key, i, v);
             if (i >= a->warm)
-                lat[i - a->warm] = t1 - t0;
+                lat[i - a->warm] = t1 - t0 - pong_gap_ticks;
         }
         ctl->res[0].p50_ns = bench_percentile_ns(lat, a->n, 0.50);
         ctl->res[0].p99_ns = bench_percentile_ns(lat, a->n, 0.99);
@@ -99,19 +104,22 @@ static void rt_child(bench_ctl *ctl, int idx, void *arg)
             uint64_t v = recv_one(r, 0);
             if (v != i)
                 bench_die("%s: ping %" PRIu64 " arrived as %" PRIu64, r->m->key, i, v);
+            if (a->pong_gap_ns)
+                bench_busy_wait_ns(a->pong_gap_ns);
             send_one(r, 1, v);
         }
     }
     r->m->detach(r);
 }
 
-static void run_rt(const mech *m, int round, uint64_t n, int64_t gap_ns, const char *prefix)
+static void run_rt(const mech *m, int round, uint64_t n, int64_t gap_ns, int64_t pong_gap_ns,
+                   const char *prefix)
 {
     bench_run r = { .m = m, .nchan = 2 };
     int rc = m->setup(&r);
     if (rc)
         bench_die("%s: setup: %s", m->key, zipc_strerror(rc));
-    rt_arg a = { &r, n, n / 10 + 10, gap_ns };
+    rt_arg a = { &r, n, n / 10 + 10, gap_ns, pong_gap_ns };
     bench_ctl *ctl = bench_ctl_new();
     bench_spawn(ctl, 2, rt_child, &a, m->key);
     m->teardown(&r);
@@ -480,10 +488,12 @@ static void print_tables(int rounds)
         fprintf(md, "\n");
     }
 
-    fprintf(md, "\n### Blocking: wake-up round trip (both sides asleep when the message "
-                "comes) and CPU of an idle blocked consumer\n\n");
-    fprintf(md, "| mechanism | wake-up round trip p50 µs | p99 µs | idle consumer, %% of a core |\n"
-                "|---|---:|---:|---:|\n");
+    fprintf(md, "\n### Blocking: wake-up round trip (the ping finds the ponger asleep; "
+                "\"both asleep\": the echo finds the pinger asleep too) and CPU of an idle "
+                "blocked consumer\n\n");
+    fprintf(md, "| mechanism | wake-up round trip p50 µs | p99 µs | both asleep p50 µs | p99 µs "
+                "| idle consumer, %% of a core |\n"
+                "|---|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < BENCH_NMECHS; i++) {
         const mech *m = &bench_mechs[i];
         key_of(k1, sizeof k1, "wake50", m);
@@ -493,6 +503,10 @@ static void print_tables(int rounds)
         key_of(k2, sizeof k2, "wake99", m);
         fprintf(md, "| %s |", m->label);
         cell(k1, "%.1f");
+        cell(k2, "%.1f");
+        key_of(k2, sizeof k2, "wakeb50", m);
+        cell(k2, "%.1f");
+        key_of(k2, sizeof k2, "wakeb99", m);
         cell(k2, "%.1f");
         cell(k3, "%.3f");
         fprintf(md, "\n");
@@ -522,6 +536,8 @@ static void print_targets(void)
           true, 50000.0, " µs", true },
         { "Queue blocking wake-up round trip p50 / pipe's", "wake50:queue_blk", "wake50:pipe",
           true, 1.0, "x" },
+        { "... both asleep: Queue p50 / pipe's", "wakeb50:queue_blk", "wakeb50:pipe", true, 1.0,
+          "x" },
         { "Idle blocked Queue consumer, % of a core", "idle:queue_blk", NULL, true, 1.0, "%" },
     };
     fprintf(md, "\n### Targets (ratios taken round by round, then median (min–max))\n\n");
@@ -605,7 +621,7 @@ int main(int argc, char **argv)
                 bool kernel = m->flags & (BM_KERNEL | BM_BLOCKS);
                 char k[96];
                 if (sc == 0 && in_rt(m)) {
-                    run_rt(m, round, kernel ? rt_n / 5 : rt_n, 0, "rt");
+                    run_rt(m, round, kernel ? rt_n / 5 : rt_n, 0, 0, "rt");
                 } else if (sc == 1 && in_tp(m)) {
                     tp_out o = run_tp(m, kernel ? ktp_n : tp_n, 1, 1, false, false, 0);
                     key_of(k, sizeof k, "tp", m);
@@ -619,7 +635,8 @@ int main(int argc, char **argv)
                     key_of(k, sizeof k, "mpover", m);
                     bench_record(k, round, (double)o.calls_over_1ms);
                 } else if (sc == 3 && in_wake(m)) {
-                    run_rt(m, round, wake_n, wake_gap, "wake");
+                    run_rt(m, round, wake_n, wake_gap, 0, "wake");
+                    run_rt(m, round, wake_n, wake_gap, wake_gap, "wakeb");
                 } else if (sc == 4 && in_idle(m)) {
                     key_of(k, sizeof k, "idle", m);
                     bench_record(k, round, run_idle(m, idle_ns));
