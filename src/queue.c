@@ -28,7 +28,9 @@ struct zipc_queue {
     uint32_t elem_size;
     zipc_waitset_shm *ws;     /* WS_COUNT waitsets, or NULL: slice sleeps */
     zipc__owners owners;      /* rows == NULL: crashes not attributable */
-    zipc_owner_row_shm *row;  /* this handle's row, or NULL (untracked) */
+    zipc_owner_row_shm *row;  /* this handle's row, or &untracked (never NULL) */
+    zipc_owner_row_shm untracked; /* private stand-in row: the hot path writes a
+                                   * row unconditionally, nobody reads this one */
     uint32_t pid;
     bool readonly;
     /* Speed (docs/benchmarks.md): where this handle expects tail / head to
@@ -76,6 +78,8 @@ static int make_handle(zipc_segment *seg, uint64_t off, uint32_t cap, uint32_t e
                       .owners = owners, .pid = (uint32_t)getpid(), .readonly = seg->readonly};
     if (!q->readonly)
         q->row = zipc__own_attach(&q->owners, q->pid);
+    if (!q->row)
+        q->row = &q->untracked;
     *out = q;
     return 0;
 }
@@ -172,32 +176,32 @@ void zipc_queue_close(zipc_queue *q)
 {
     if (!q)
         return;
-    zipc__own_detach(q->row);
+    if (q->row != &q->untracked)
+        zipc__own_detach(q->row);
     free(q);
 }
 
 /* ---- the core: claim, copy, publish ------------------------------------- */
 
-/* The one core for every element size is inlined into each entry point, so
- * that a single-element call (n == 1, a constant) runs without the batch
- * loops. */
+/* The one core, for every element size, is inlined into each entry point:
+ * a single-element call runs it with n == 1 and, for the common element sizes
+ * 4, 8 and 16, with the size a constant too (the copy becomes a plain move and
+ * the fast path calls nothing); everything else runs it with q->elem_size. */
 #define QUEUE_HOT static inline __attribute__((always_inline))
 
-static inline uint8_t *slot_data(zipc_queue *q, uint32_t counter)
+static inline uint8_t *slot_data(zipc_queue *q, uint32_t counter, uint32_t es)
 {
-    return q->data + (size_t)(counter & q->mask) * q->elem_size;
+    return q->data + (size_t)(counter & q->mask) * es;
 }
 
-/* The element size is data; the common small sizes get constant-size copies,
- * which compile to plain moves instead of a call to memcpy. */
-QUEUE_HOT void copy_elem(void *dst, const void *src, uint32_t es)
+/* The handle's row, never NULL (see untracked): said so, the NULL checks of
+ * the owners.h helpers drop out of the inlined fast path. */
+static inline zipc_owner_row_shm *row_of(const zipc_queue *q)
 {
-    switch (es) {
-    case 4: memcpy(dst, src, 4); break;
-    case 8: memcpy(dst, src, 8); break;
-    case 16: memcpy(dst, src, 16); break;
-    default: memcpy(dst, src, es); break;
-    }
+    zipc_owner_row_shm *r = q->row;
+    if (!r)
+        __builtin_unreachable();
+    return r;
 }
 
 /* What d = seq - expected says at the hinted counter, when negative: with
@@ -221,7 +225,7 @@ static inline bool is_empty(const zipc_queue *q, int32_t d)
 /* Producer: claim up to WANT consecutive free slots at tail with one CAS.
  * A slot at counter c is free when seq == c. Returns the number claimed (0:
  * full) and the first counter in *first. */
-QUEUE_HOT uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
+QUEUE_HOT uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t es, uint32_t *first)
 {
     uint32_t t = q->push_hint;
     for (;;) {
@@ -250,11 +254,11 @@ QUEUE_HOT uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
             q->push_hint = t;
             return 0; /* the slot still holds an element of the previous round */
         }
-        zipc__own_intent(q->row, ZIPC_OWN_PUSH, t, m);
+        zipc__own_intent(row_of(q), ZIPC_OWN_PUSH, t, m);
         ZIPC_CRASH_POINT(200); /* intent recorded, nothing claimed */
         /* Ask for the slot's line in exclusive state now, so that its miss
          * overlaps the CAS's miss on the header line instead of following it. */
-        zipc__prefetch_for_write(slot_data(q, t));
+        zipc__prefetch_for_write(slot_data(q, t, es));
         /* O1 (release): pairs with O2 in recover(): whoever sees the claim
          * also sees the intent row that attributes it. Seq_cst for N3 (see
          * push_core). */
@@ -268,7 +272,7 @@ QUEUE_HOT uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
 }
 
 /* Consumer: claim up to WANT consecutive published slots at head (seq == c+1). */
-QUEUE_HOT uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
+QUEUE_HOT uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t es, uint32_t *first)
 {
     uint32_t h = q->pop_hint;
     for (;;) {
@@ -294,10 +298,10 @@ QUEUE_HOT uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
             q->pop_hint = h;
             return 0; /* empty, or the next element is not published yet */
         }
-        zipc__own_intent(q->row, ZIPC_OWN_POP, h, m);
+        zipc__own_intent(row_of(q), ZIPC_OWN_POP, h, m);
         ZIPC_CRASH_POINT(210); /* intent recorded, nothing taken */
         /* Fetch the slot's bytes while the CAS waits for the header line. */
-        zipc__prefetch_for_read(slot_data(q, h));
+        zipc__prefetch_for_read(slot_data(q, h, es));
         /* O1 (release): as in claim_push; seq_cst for N3 (see pop_core). */
         if (zipc__cas_seq_cst_u32(&q->shm->head, &h, h + m)) {
             *first = h;
@@ -321,17 +325,26 @@ QUEUE_HOT bool want_wake(zipc_queue *q, uint32_t set)
     return q->ws && zipc__waitset_has_waiters(&q->ws[set]);
 }
 
-QUEUE_HOT int push_core(zipc_queue *q, const uint8_t *elems, uint32_t n)
+/* Wakes the sleepers of WS and returns M (a tail call: the fast path keeps
+ * no register across it). */
+static __attribute__((noinline)) int wake_then(zipc_waitset_shm *ws, uint32_t m)
 {
-    uint32_t t, m = claim_push(q, n, &t);
+    zipc__waitset_wake(ws, (int32_t)m);
+    return (int)m;
+}
+
+/* ES: the element size, q->elem_size (a constant in the specialised calls). */
+QUEUE_HOT int push_core(zipc_queue *q, const uint8_t *elems, uint32_t n, uint32_t es)
+{
+    uint32_t t, m = claim_push(q, n, es, &t);
     if (m == 0)
         return -EAGAIN;
     bool wake = want_wake(q, WS_NOT_EMPTY); /* N3, right after O1 */
-    zipc__own_phase(q->row, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
+    zipc__own_phase(row_of(q), ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(201); /* slots claimed, nothing written */
     for (uint32_t j = 0; j < m; j++)
-        copy_elem(slot_data(q, t + j), elems + (size_t)j * q->elem_size, q->elem_size);
-    zipc__own_phase(q->row, ZIPC_OWN_PUSH, ZIPC_OWN_COPIED);
+        memcpy(slot_data(q, t + j, es), elems + (size_t)j * es, es);
+    zipc__own_phase(row_of(q), ZIPC_OWN_PUSH, ZIPC_OWN_COPIED);
     ZIPC_CRASH_POINT(202); /* payload complete, not published */
     for (uint32_t j = 0; j < m; j++) {
         /* R1: pairs with A2 in claim_pop(): bytes before seq. */
@@ -339,23 +352,21 @@ QUEUE_HOT int push_core(zipc_queue *q, const uint8_t *elems, uint32_t n)
         if (j == 0)
             ZIPC_CRASH_POINT(203); /* first slot published, the rest of a batch not */
     }
-    zipc__own_idle(q->row);
-    if (wake)
-        zipc__waitset_wake(&q->ws[WS_NOT_EMPTY], (int32_t)m);
-    return (int)m;
+    zipc__own_idle(row_of(q));
+    return wake ? wake_then(&q->ws[WS_NOT_EMPTY], m) : (int)m;
 }
 
-QUEUE_HOT int pop_core(zipc_queue *q, uint8_t *elems, uint32_t n)
+QUEUE_HOT int pop_core(zipc_queue *q, uint8_t *elems, uint32_t n, uint32_t es)
 {
-    uint32_t h, m = claim_pop(q, n, &h);
+    uint32_t h, m = claim_pop(q, n, es, &h);
     if (m == 0)
         return -EAGAIN;
     bool wake = want_wake(q, WS_NOT_FULL); /* N3, right after O1 */
-    zipc__own_phase(q->row, ZIPC_OWN_POP, ZIPC_OWN_CLAIMED);
+    zipc__own_phase(row_of(q), ZIPC_OWN_POP, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(211); /* slots taken, nothing read */
     for (uint32_t j = 0; j < m; j++)
-        copy_elem(elems + (size_t)j * q->elem_size, slot_data(q, h + j), q->elem_size);
-    zipc__own_phase(q->row, ZIPC_OWN_POP, ZIPC_OWN_COPIED);
+        memcpy(elems + (size_t)j * es, slot_data(q, h + j, es), es);
+    zipc__own_phase(row_of(q), ZIPC_OWN_POP, ZIPC_OWN_COPIED);
     ZIPC_CRASH_POINT(212); /* payload read, slots not released */
     for (uint32_t j = 0; j < m; j++) {
         /* R2: pairs with A1 in claim_push(): our reads before the slot is reused. */
@@ -363,21 +374,19 @@ QUEUE_HOT int pop_core(zipc_queue *q, uint8_t *elems, uint32_t n)
         if (j == 0)
             ZIPC_CRASH_POINT(213); /* first slot released, the rest of a batch not */
     }
-    zipc__own_idle(q->row);
-    if (wake)
-        zipc__waitset_wake(&q->ws[WS_NOT_FULL], (int32_t)m);
-    return (int)m;
+    zipc__own_idle(row_of(q));
+    return wake ? wake_then(&q->ws[WS_NOT_FULL], m) : (int)m;
 }
 
 /* Batches and the blocking calls (not inlined there). */
 static int push_n(zipc_queue *q, const uint8_t *elems, uint32_t n)
 {
-    return push_core(q, elems, n);
+    return push_core(q, elems, n, q->elem_size);
 }
 
 static int pop_n(zipc_queue *q, uint8_t *elems, uint32_t n)
 {
-    return pop_core(q, elems, n);
+    return pop_core(q, elems, n, q->elem_size);
 }
 
 static int check_args(zipc_queue *q, const void *p)
@@ -390,13 +399,29 @@ static int check_args(zipc_queue *q, const void *p)
 int zipc_queue_try_push(zipc_queue *q, const void *elem)
 {
     int r = check_args(q, elem);
-    return r ? r : (r = push_core(q, elem, 1)) < 0 ? r : 0;
+    if (r)
+        return r;
+    switch (q->elem_size) {
+    case 8: r = push_core(q, elem, 1, 8); break;
+    case 4: r = push_core(q, elem, 1, 4); break;
+    case 16: r = push_core(q, elem, 1, 16); break;
+    default: r = push_n(q, elem, 1); break;
+    }
+    return r < 0 ? r : 0;
 }
 
 int zipc_queue_try_pop(zipc_queue *q, void *elem)
 {
     int r = check_args(q, elem);
-    return r ? r : (r = pop_core(q, elem, 1)) < 0 ? r : 0;
+    if (r)
+        return r;
+    switch (q->elem_size) {
+    case 8: r = pop_core(q, elem, 1, 8); break;
+    case 4: r = pop_core(q, elem, 1, 4); break;
+    case 16: r = pop_core(q, elem, 1, 16); break;
+    default: r = pop_n(q, elem, 1); break;
+    }
+    return r < 0 ? r : 0;
 }
 
 int zipc_queue_try_push_batch(zipc_queue *q, const void *elems, uint32_t n)
