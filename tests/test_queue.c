@@ -3,7 +3,9 @@
  * FORMAT.md section 4 (arr, q, s) lives here. */
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -374,6 +376,37 @@ static void blocked_worker(void *p)
     zipc_segment_close(seg);
 }
 
+/* The scheduler state of PID ('R', 'S', ...): the field after the last ')'
+ * of /proc/PID/stat. */
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    ZT_ASSERT(f != NULL);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *rp = strrchr(buf, ')');
+    ZT_ASSERT(rp && rp[1] == ' ');
+    return rp[2];
+}
+
+/* Until PID, blocked on waitset WHICH of queue "q", has announced itself as a
+ * waiter and sleeps (in the futex: nothing else puts it to sleep then), so that
+ * a test exercises the sleeping path whatever the length of the spin. */
+static void wait_for_sleeper(zipc_segment *seg, uint32_t which, pid_t pid)
+{
+    zipc_entry_info wi;
+    ZT_OK(zipc_segment_find(seg, "q_wait", &wi));
+    zipc_waitset_shm *ws = (zipc_waitset_shm *)((uint8_t *)zipc_segment_base(seg) + wi.offset);
+    int64_t give_up = zt_now_ns() + 10 * SEC;
+    while (__atomic_load_n(&ws[which].waiters, __ATOMIC_SEQ_CST) == 0 || proc_state(pid) != 'S') {
+        ZT_ASSERT(zt_now_ns() < give_up);
+        sched_yield();
+    }
+}
+
 static void wake_test(bool full)
 {
     zipc_segment *seg;
@@ -393,7 +426,7 @@ static void wake_test(bool full)
     pid_t pid = zt_fork(blocked_worker, &w);
     char c;
     ZT_ASSERT(read(fds[0], &c, 1) == 1);
-    /* No sleep needed: whether the worker sleeps yet or not, it must finish. */
+    wait_for_sleeper(seg, full ? 1 : 0, pid); /* [1] "not full", [0] "not empty" */
     ZT_OK(zipc_array_store_u64(when, 0, (uint64_t)zt_now_ns()));
     if (full)
         ZT_OK(zipc_queue_try_pop(q, &v));
@@ -443,6 +476,7 @@ ZTEST(queue_blocked_pop_sees_a_push_by_a_peer_that_never_wakes_within_a_slice, Z
     pid_t pid = zt_fork(foreign_consumer, &w);
     char c;
     ZT_ASSERT(read(fds[0], &c, 1) == 1);
+    wait_for_sleeper(seg, 0, pid);
     /* Act like another implementation: the format's push, no waitset. */
     zipc_queue_shm *raw = raw_queue(seg, "q");
     uint32_t t = __atomic_load_n(&raw->tail, __ATOMIC_ACQUIRE);
