@@ -4,7 +4,8 @@
  * repeated (the queue never holds more than one element, so every push and
  * every pop is the uncontended fast path). Variants:
  *   NO_AUX        the format's bytes only: no owner row, no waitset
- *   default       owner-row stores (intent, two phases, idle) + notify (fence, load)
+ *   default       owner-row stores (intent, two phases, idle) + wake-up check (queue:
+ *                 one load after the claiming CAS; stack: notify, a fence and a load)
  *   untracked     waitsets but no owner row (a handle opened after all 64 rows
  *                 are taken): notify only, so default - untracked = the rows
  *   stuck waiter  default, with both waitsets' waiters counters left at 1, as a
@@ -153,7 +154,7 @@ int main(int argc, char **argv)
     printf("queue push+pop, NO_AUX:            %6.1f ns/pair\n", q_no);
     printf("queue push+pop, default (aux):     %6.1f ns/pair  (+%.1f ns, +%.0f%%)\n", q_aux,
            q_aux - q_no, 100 * (q_aux - q_no) / q_no);
-    printf("queue push+pop, untracked handle:  %6.1f ns/pair  (notify fences: +%.1f ns; "
+    printf("queue push+pop, untracked handle:  %6.1f ns/pair  (wake-up checks: +%.1f ns; "
            "owner rows: +%.1f ns)\n",
            q_untracked, q_untracked - q_no, q_aux - q_untracked);
     printf("stack push+pop, NO_AUX:            %6.1f ns/pair\n", s_no);
