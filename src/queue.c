@@ -171,10 +171,23 @@ static inline uint8_t *slot_data(zipc_queue *q, uint32_t counter)
     return q->data + (size_t)(counter & q->mask) * q->elem_size;
 }
 
+/* After a slot's seq was seen ahead of counter C (acquire, A1/A2): a peer
+ * moved the counter past C before that seq was written, so a re-read of the
+ * counter sees it moved. If it did not, the queue is corrupt (a hostile or
+ * broken segment), and retrying would spin forever. */
+static int counter_moved(const zipc_atomic_u32 *counter, uint32_t *c)
+{
+    uint32_t now = zipc__load_relaxed_u32(counter);
+    if (now == *c)
+        return -EBADMSG;
+    *c = now;
+    return 0;
+}
+
 /* Producer: claim up to WANT consecutive free slots at tail with one CAS.
  * A slot at counter c is free when seq == c. Returns the number claimed (0:
- * full) and the first counter in *first. */
-static uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
+ * full), or -EBADMSG, and the first counter in *first. */
+static int claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
 {
     uint32_t t = zipc__load_relaxed_u32(&q->shm->tail);
     for (;;) {
@@ -190,8 +203,9 @@ static uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
         }
         if (m == 0 && d < 0)
             return 0; /* the slot still holds an element of the previous round */
-        if (m == 0) {
-            t = zipc__load_relaxed_u32(&q->shm->tail); /* another producer moved on */
+        if (m == 0) { /* another producer moved on */
+            if (counter_moved(&q->shm->tail, &t))
+                return -EBADMSG;
             continue;
         }
         zipc__own_intent(q->row, ZIPC_OWN_PUSH, t, m);
@@ -200,13 +214,14 @@ static uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
          * also sees the intent row that attributes it. */
         if (zipc__cas_release_u32(&q->shm->tail, &t, t + m)) {
             *first = t;
-            return m;
+            return (int)m;
         }
     }
 }
 
-/* Consumer: claim up to WANT consecutive published slots at head (seq == c+1). */
-static uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
+/* Consumer: claim up to WANT consecutive published slots at head (seq == c+1).
+ * Returns as claim_push. */
+static int claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
 {
     uint32_t h = zipc__load_relaxed_u32(&q->shm->head);
     for (;;) {
@@ -222,8 +237,9 @@ static uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
         }
         if (m == 0 && d < 0)
             return 0; /* empty, or the next element is not published yet */
-        if (m == 0) {
-            h = zipc__load_relaxed_u32(&q->shm->head);
+        if (m == 0) { /* another consumer moved on */
+            if (counter_moved(&q->shm->head, &h))
+                return -EBADMSG;
             continue;
         }
         zipc__own_intent(q->row, ZIPC_OWN_POP, h, m);
@@ -231,16 +247,18 @@ static uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
         /* O1 (release): as in claim_push. */
         if (zipc__cas_release_u32(&q->shm->head, &h, h + m)) {
             *first = h;
-            return m;
+            return (int)m;
         }
     }
 }
 
 static int push_n(zipc_queue *q, const uint8_t *elems, uint32_t n)
 {
-    uint32_t t, m = claim_push(q, n, &t);
-    if (m == 0)
-        return -EAGAIN;
+    uint32_t t;
+    int c = claim_push(q, n, &t);
+    if (c <= 0)
+        return c ? c : -EAGAIN;
+    uint32_t m = (uint32_t)c;
     zipc__own_phase(q->row, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(201); /* slots claimed, nothing written */
     for (uint32_t j = 0; j < m; j++)
@@ -261,9 +279,11 @@ static int push_n(zipc_queue *q, const uint8_t *elems, uint32_t n)
 
 static int pop_n(zipc_queue *q, uint8_t *elems, uint32_t n)
 {
-    uint32_t h, m = claim_pop(q, n, &h);
-    if (m == 0)
-        return -EAGAIN;
+    uint32_t h;
+    int c = claim_pop(q, n, &h);
+    if (c <= 0)
+        return c ? c : -EAGAIN;
+    uint32_t m = (uint32_t)c;
     zipc__own_phase(q->row, ZIPC_OWN_POP, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(211); /* slots taken, nothing read */
     for (uint32_t j = 0; j < m; j++)
