@@ -404,7 +404,9 @@ static int update_in_place(const zipc__htable *t, const void *value, const struc
         return RESTART; /* the slot changed since we matched its key */
     uint32_t st = ZIPC__ST_OCCUPIED;
     /* The format's claim OCCUPIED -> INSERTING, so that foreign readers skip
-     * the slot while the value changes. */
+     * the slot while the value changes. S4 (acq_rel): ordered after C1 and
+     * before the S3 value stores; verify() counts INSERTING+UPDATE as an
+     * existing copy, so this needs no place in the total order S. */
     if (!zipc__cas_acq_rel_u32(state, &st, ZIPC__ST_INSERTING)) {
         unclaim(t, w->at, mine);
         return RESTART;
@@ -528,7 +530,8 @@ int zipc__htable_remove(zipc__htable *t, const void *key_in)
                 ZIPC_CRASH_POINT(t->crash_base + 20);
                 zipc__fetch_sub_relaxed_u32(&t->hdr->size, 1);
                 ZIPC_CRASH_POINT(t->crash_base + 21);
-                /* REMOVED tells recovery that size no longer counts the key. */
+                /* REMOVED tells recovery that size no longer counts the key.
+                 * Release: pairs with a recovering process's C1. */
                 zipc__store_release_u64(&t->meta[w.at], meta_with(mine, ZIPC__SLOT_REMOVED));
                 ZIPC_CRASH_POINT(t->crash_base + 22);
                 zipc__store_release_u32(state_at(t, w.at), ZIPC__ST_DELETED); /* S2 */
