@@ -379,3 +379,34 @@ ZTEST(pool_free_list_holding_an_allocated_node_is_ebadmsg_not_a_second_handout, 
     zipc_pool_close(p);
     zipc_segment_close(seg);
 }
+
+/* The ABA guard: a head whose index comes back (pop 0, pop 1, push 0) has a
+ * new generation, so a pop that read the old head fails its CAS; and the
+ * generation wraps from 2^32-1 to 0 without carrying into the index. */
+ZTEST(pool_head_index_seen_again_has_a_new_generation_that_wraps_cleanly, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_pool *p;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_pool_create(seg, "p", 4, 0, 3, &p));
+    uint64_t size;
+    uint64_t *head = (uint64_t *)(uintptr_t)pool_bytes(seg, "p", &size);
+    uint64_t stale = __atomic_load_n(head, __ATOMIC_ACQUIRE); /* {0, 0} */
+    uint32_t a, b;
+    ZT_OK(zipc_pool_alloc(p, &a, NULL));
+    ZT_OK(zipc_pool_alloc(p, &b, NULL));
+    ZT_OK(zipc_pool_free(p, a));
+    uint64_t now = __atomic_load_n(head, __ATOMIC_ACQUIRE);
+    ZT_EQ((uint32_t)now, (uint32_t)stale); /* the same index on top ... */
+    ZT_ASSERT(now != stale);                /* ... under another generation */
+    ZT_EQ(now >> 32, 3);
+    /* Generation 2^32-1: the next pop wraps it to 0, index bits intact. */
+    __atomic_store_n(head, (UINT64_C(0xFFFFFFFF) << 32) | a, __ATOMIC_RELEASE);
+    uint32_t c;
+    ZT_OK(zipc_pool_alloc(p, &c, NULL));
+    ZT_EQ(c, a);
+    now = __atomic_load_n(head, __ATOMIC_ACQUIRE);
+    ZT_EQ_U64(now, 2); /* generation 0, index 2 (node 0's successor) */
+    zipc_pool_close(p);
+    zipc_segment_close(seg);
+}
