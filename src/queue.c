@@ -202,8 +202,8 @@ static inline bool is_empty(const zipc_queue *q, int32_t d)
 
 /* Producer: claim up to WANT consecutive free slots at tail with one CAS.
  * A slot at counter c is free when seq == c. Returns the number claimed (0:
- * full) and the first counter in *first. */
-static uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
+ * full), or -EBADMSG, and the first counter in *first. */
+static int claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
 {
     uint32_t t = q->push_hint;
     for (;;) {
@@ -219,14 +219,17 @@ static uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
         }
         if (m == 0 && !is_full(q, d)) {
             /* Another producer moved on (d > 0), or the hint is stale: go on
-             * from the real tail. An unmoved tail is a peer's odd state or a
-             * corrupt segment (in an intact queue, A1 seeing seq ahead of t
-             * also sees tail past t): report full, never spin. */
+             * from the real tail. In an intact queue A1 seeing seq ahead of t
+             * also sees tail past t, so seq ahead of an unmoved tail is a
+             * corrupt segment (-EBADMSG); any other odd value with an unmoved
+             * tail is reported full. Never spin. */
             uint32_t real = zipc__load_relaxed_u32(&q->shm->tail);
             if (real != t) {
                 t = real;
                 continue;
             }
+            if (d > 0)
+                return -EBADMSG;
         }
         if (m == 0) {
             q->push_hint = t;
@@ -242,14 +245,15 @@ static uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t *first)
         if (zipc__cas_release_u32(&q->shm->tail, &t, t + m)) {
             *first = t;
             q->push_hint = t + m;
-            return m;
+            return (int)m;
         }
         /* A failed CAS loaded the real tail into t. */
     }
 }
 
-/* Consumer: claim up to WANT consecutive published slots at head (seq == c+1). */
-static uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
+/* Consumer: claim up to WANT consecutive published slots at head (seq == c+1).
+ * Returns as claim_push. */
+static int claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
 {
     uint32_t h = q->pop_hint;
     for (;;) {
@@ -270,6 +274,8 @@ static uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
                 h = real;
                 continue;
             }
+            if (d > 0)
+                return -EBADMSG;
         }
         if (m == 0) {
             q->pop_hint = h;
@@ -283,16 +289,18 @@ static uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t *first)
         if (zipc__cas_release_u32(&q->shm->head, &h, h + m)) {
             *first = h;
             q->pop_hint = h + m;
-            return m;
+            return (int)m;
         }
     }
 }
 
 static int push_n(zipc_queue *q, const uint8_t *elems, uint32_t n)
 {
-    uint32_t t, m = claim_push(q, n, &t);
-    if (m == 0)
-        return -EAGAIN;
+    uint32_t t;
+    int c = claim_push(q, n, &t);
+    if (c <= 0)
+        return c ? c : -EAGAIN;
+    uint32_t m = (uint32_t)c;
     zipc__own_phase(q->row, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(201); /* slots claimed, nothing written */
     for (uint32_t j = 0; j < m; j++)
@@ -313,9 +321,11 @@ static int push_n(zipc_queue *q, const uint8_t *elems, uint32_t n)
 
 static int pop_n(zipc_queue *q, uint8_t *elems, uint32_t n)
 {
-    uint32_t h, m = claim_pop(q, n, &h);
-    if (m == 0)
-        return -EAGAIN;
+    uint32_t h;
+    int c = claim_pop(q, n, &h);
+    if (c <= 0)
+        return c ? c : -EAGAIN;
+    uint32_t m = (uint32_t)c;
     zipc__own_phase(q->row, ZIPC_OWN_POP, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(211); /* slots taken, nothing read */
     for (uint32_t j = 0; j < m; j++)
