@@ -18,7 +18,9 @@
 
 /* Longest total time one operation waits for peers' claims on its path
  * before giving up with -EAGAIN (or -EOWNERDEAD when the holder is dead). */
+#ifndef ZIPC_HTABLE_BUSY_NS /* the fuzz build shortens it (Makefile FUZZ_FLAGS) */
 #define ZIPC_HTABLE_BUSY_NS 200000000LL
+#endif
 /* Yields to a (possibly preempted) claim holder before sleeping. */
 #define ZIPC_HTABLE_YIELDS 64
 /* Restarts of one operation after lost races. Each restart means another
@@ -71,6 +73,12 @@ static uint32_t self_pid(void)
 static bool pid_alive(uint32_t pid)
 {
     return pid != 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH);
+}
+
+/* A claim recovery may take over: non-idle, held by a pid that is gone. */
+static bool holder_dead(uint64_t m)
+{
+    return meta_phase(m) != ZIPC__SLOT_IDLE && !pid_alive(meta_pid(m));
 }
 
 /* ---- slot access ------------------------------------------------------- */
@@ -167,7 +175,10 @@ static __attribute__((noinline)) int wait_slot(const zipc__htable *t, struct op 
     int r = zipc__wait_until(NULL, slot_moved, &w, left > 0 ? left : 0);
     if (r == 0)
         return 0;
-    return pid_alive(meta_pid(m)) ? -EAGAIN : -EOWNERDEAD;
+    /* -EOWNERDEAD only when zipc__htable_recover can act: a claim whose
+     * holder is gone. An idle claim word (another implementation's writer
+     * mid-write, without claim words) has no owner to recover from. */
+    return holder_dead(m) ? -EOWNERDEAD : -EAGAIN;
 }
 
 /* ---- the probe walk -------------------------------------------------------- */
@@ -393,7 +404,9 @@ static int update_in_place(const zipc__htable *t, const void *value, const struc
         return RESTART; /* the slot changed since we matched its key */
     uint32_t st = ZIPC__ST_OCCUPIED;
     /* The format's claim OCCUPIED -> INSERTING, so that foreign readers skip
-     * the slot while the value changes. */
+     * the slot while the value changes. S4 (acq_rel): ordered after C1 and
+     * before the S3 value stores; verify() counts INSERTING+UPDATE as an
+     * existing copy, so this needs no place in the total order S. */
     if (!zipc__cas_acq_rel_u32(state, &st, ZIPC__ST_INSERTING)) {
         unclaim(t, w->at, mine);
         return RESTART;
@@ -517,7 +530,8 @@ int zipc__htable_remove(zipc__htable *t, const void *key_in)
                 ZIPC_CRASH_POINT(t->crash_base + 20);
                 zipc__fetch_sub_relaxed_u32(&t->hdr->size, 1);
                 ZIPC_CRASH_POINT(t->crash_base + 21);
-                /* REMOVED tells recovery that size no longer counts the key. */
+                /* REMOVED tells recovery that size no longer counts the key.
+                 * Release: pairs with a recovering process's C1. */
                 zipc__store_release_u64(&t->meta[w.at], meta_with(mine, ZIPC__SLOT_REMOVED));
                 ZIPC_CRASH_POINT(t->crash_base + 22);
                 zipc__store_release_u32(state_at(t, w.at), ZIPC__ST_DELETED); /* S2 */
@@ -637,7 +651,7 @@ int zipc__htable_recover(zipc__htable *t, uint32_t *reclaimed)
         /* Acquire: pairs with the holder's phase releases (a first look;
          * the C1 CAS below is what takes the slot). */
         uint64_t m = zipc__load_acquire_u64(&t->meta[i]);
-        if (meta_phase(m) == ZIPC__SLOT_IDLE || pid_alive(meta_pid(m)))
+        if (!holder_dead(m))
             continue;
         uint64_t mine = meta_make(meta_ver(m), self_pid(), meta_phase(m));
         /* C1 (seq_cst): take the dead claim over; acquires its writes. */

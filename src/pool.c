@@ -157,6 +157,22 @@ int zipc_pool_open(zipc_segment *seg, const char *name, size_t elem_size, size_t
 
 void zipc_pool_close(zipc_pool *pool) { free(pool); }
 
+/* Mark the node IDX, just popped, ALLOCATED. A listed node is FREE (or
+ * UNKNOWN: made by another implementation); an ALLOCATED one means the list
+ * is corrupt (or held an UNKNOWN node freed by mistake): false, and the
+ * index is not handed out a second time. Relaxed: the node is ours; the
+ * free that later reads this state runs in the process we hand the index
+ * to, which synchronises with us through whatever carried the index. */
+static bool mark_allocated(zipc_pool *pool, uint32_t idx)
+{
+    uint32_t st = zipc__load_relaxed_u32(&pool->own[idx]);
+    do {
+        if (st != ZIPC__NODE_FREE && st != ZIPC__NODE_UNKNOWN)
+            return false;
+    } while (!zipc__cas_relaxed_u32(&pool->own[idx], &st, ZIPC__NODE_ALLOCATED));
+    return true;
+}
+
 int zipc_pool_alloc(zipc_pool *pool, uint32_t *index, void **ptr)
 {
     if (!pool || !index)
@@ -183,10 +199,8 @@ int zipc_pool_alloc(zipc_pool *pool, uint32_t *index, void **ptr)
             break;
     }
     ZIPC_CRASH_POINT(500);
-    /* Relaxed: the node is ours; zipc_pool_free's CAS reads it in the
-     * process we hand the index to, which synchronises with us through
-     * whatever carried the index. */
-    zipc__store_relaxed_u32(&pool->own[idx], ZIPC__NODE_ALLOCATED);
+    if (!mark_allocated(pool, idx))
+        return -EBADMSG; /* it stays off the list: it is someone's */
     ZIPC_CRASH_POINT(501);
     zipc__fetch_add_relaxed_u32(&h->allocated, 1);
     *index = idx;
@@ -247,6 +261,7 @@ int zipc_pool_recover_quiescent(zipc_pool *pool, uint32_t *reclaimed)
     if (!on_list)
         return -ENOMEM;
     zipc_pool_shm *h = pool->hdr;
+    /* Acquire: pairs with R1 of the last free: the links below are its. */
     uint64_t head = zipc__load_acquire_u64(&h->free_head);
     uint32_t listed = 0;
     /* Walk the list; a corrupt link (out of range or a cycle) ends it, and
@@ -256,12 +271,13 @@ int zipc_pool_recover_quiescent(zipc_pool *pool, uint32_t *reclaimed)
         on_list[i] = 1;
         listed++;
     }
-    /* Rebuild: every listed node and every FREE node off the list, in index
+    /* Rebuild: every FREE node and every listed node not marked ALLOCATED
+     * (a listed ALLOCATED node is corruption: it is someone's), in index
      * order (highest pushed first so the lowest index ends up on top). */
     uint32_t first = ZIPC_POOL_NONE, back = 0, allocated = 0;
     for (uint32_t i = pool->capacity; i-- > 0;) {
         uint32_t st = zipc__load_relaxed_u32(&pool->own[i]);
-        if (!on_list[i] && st != ZIPC__NODE_FREE) {
+        if (st != ZIPC__NODE_FREE && (!on_list[i] || st == ZIPC__NODE_ALLOCATED)) {
             allocated++;
             continue;
         }

@@ -224,8 +224,8 @@ static inline bool is_empty(const zipc_queue *q, int32_t d)
 
 /* Producer: claim up to WANT consecutive free slots at tail with one CAS.
  * A slot at counter c is free when seq == c. Returns the number claimed (0:
- * full) and the first counter in *first. */
-QUEUE_HOT uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t es, uint32_t *first)
+ * full), or -EBADMSG, and the first counter in *first. */
+QUEUE_HOT int claim_push(zipc_queue *q, uint32_t want, uint32_t es, uint32_t *first)
 {
     uint32_t t = q->push_hint;
     for (;;) {
@@ -241,14 +241,17 @@ QUEUE_HOT uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t es, uint32_
         }
         if (m == 0 && !is_full(q, d)) {
             /* Another producer moved on (d > 0), or the hint is stale: go on
-             * from the real tail. An unmoved tail is a peer's odd state or a
-             * corrupt segment (in an intact queue, A1 seeing seq ahead of t
-             * also sees tail past t): report full, never spin. */
+             * from the real tail. In an intact queue A1 seeing seq ahead of t
+             * also sees tail past t, so seq ahead of an unmoved tail is a
+             * corrupt segment (-EBADMSG); any other odd value with an unmoved
+             * tail is reported full. Never spin. */
             uint32_t real = zipc__load_relaxed_u32(&q->shm->tail);
             if (real != t) {
                 t = real;
                 continue;
             }
+            if (d > 0)
+                return -EBADMSG;
         }
         if (m == 0) {
             q->push_hint = t;
@@ -265,14 +268,15 @@ QUEUE_HOT uint32_t claim_push(zipc_queue *q, uint32_t want, uint32_t es, uint32_
         if (zipc__cas_seq_cst_u32(&q->shm->tail, &t, t + m)) {
             *first = t;
             q->push_hint = t + m;
-            return m;
+            return (int)m;
         }
         /* A failed CAS loaded the real tail into t. */
     }
 }
 
-/* Consumer: claim up to WANT consecutive published slots at head (seq == c+1). */
-QUEUE_HOT uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t es, uint32_t *first)
+/* Consumer: claim up to WANT consecutive published slots at head (seq == c+1).
+ * Returns as claim_push. */
+QUEUE_HOT int claim_pop(zipc_queue *q, uint32_t want, uint32_t es, uint32_t *first)
 {
     uint32_t h = q->pop_hint;
     for (;;) {
@@ -293,6 +297,8 @@ QUEUE_HOT uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t es, uint32_t
                 h = real;
                 continue;
             }
+            if (d > 0)
+                return -EBADMSG;
         }
         if (m == 0) {
             q->pop_hint = h;
@@ -306,7 +312,7 @@ QUEUE_HOT uint32_t claim_pop(zipc_queue *q, uint32_t want, uint32_t es, uint32_t
         if (zipc__cas_seq_cst_u32(&q->shm->head, &h, h + m)) {
             *first = h;
             q->pop_hint = h + m;
-            return m;
+            return (int)m;
         }
     }
 }
@@ -336,9 +342,11 @@ static __attribute__((noinline)) int wake_then(zipc_waitset_shm *ws, uint32_t m)
 /* ES: the element size, q->elem_size (a constant in the specialised calls). */
 QUEUE_HOT int push_core(zipc_queue *q, const uint8_t *elems, uint32_t n, uint32_t es)
 {
-    uint32_t t, m = claim_push(q, n, es, &t);
-    if (m == 0)
-        return -EAGAIN;
+    uint32_t t;
+    int c = claim_push(q, n, es, &t);
+    if (c <= 0)
+        return c ? c : -EAGAIN;
+    uint32_t m = (uint32_t)c;
     bool wake = want_wake(q, WS_NOT_EMPTY); /* N3, right after O1 */
     zipc__own_phase(row_of(q), ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(201); /* slots claimed, nothing written */
@@ -358,9 +366,11 @@ QUEUE_HOT int push_core(zipc_queue *q, const uint8_t *elems, uint32_t n, uint32_
 
 QUEUE_HOT int pop_core(zipc_queue *q, uint8_t *elems, uint32_t n, uint32_t es)
 {
-    uint32_t h, m = claim_pop(q, n, es, &h);
-    if (m == 0)
-        return -EAGAIN;
+    uint32_t h;
+    int c = claim_pop(q, n, es, &h);
+    if (c <= 0)
+        return c ? c : -EAGAIN;
+    uint32_t m = (uint32_t)c;
     bool wake = want_wake(q, WS_NOT_FULL); /* N3, right after O1 */
     zipc__own_phase(row_of(q), ZIPC_OWN_POP, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(211); /* slots taken, nothing read */

@@ -7,6 +7,7 @@
 
 #include "ring_shm.h"
 #include "segment_internal.h"
+#include "testhooks.h"
 #include "wait.h"
 
 struct zipc_ring {
@@ -19,6 +20,11 @@ struct zipc_ring {
     bool reserved, peeked;   /* zero-copy regions handed out */
     uint64_t rsv_pos, rsv_len, peek_pos, peek_len; /* bytes */
 };
+
+/* Crash points (testhooks.h range 550-599; docs/maps.md "Ring"): producer
+ * 550 copied, not published; 551 published, not notified; 552 commit of a
+ * filled reservation, not published. Consumer 560 copied, not released;
+ * 561 released, not notified; 562 release of a peeked region, not published. */
 
 /* ---- positions ---------------------------------------------------------- */
 
@@ -54,6 +60,7 @@ static int publish_write(zipc_ring *r, uint64_t from, uint64_t len)
      * the position. A CAS, not a store, so a second producer is detected. */
     if (!zipc__cas_release_u64(&r->hdr->write_pos, &from, from + len))
         return -EPERM;
+    ZIPC_CRASH_POINT(551);
     if (r->ws)
         zipc__waitset_notify(&r->ws[ZIPC_RING_WAIT_DATA], 1);
     return 0;
@@ -65,6 +72,7 @@ static int publish_read(zipc_ring *r, uint64_t from, uint64_t len)
      * before the producer may reuse them. */
     if (!zipc__cas_release_u64(&r->hdr->read_pos, &from, from + len))
         return -EPERM;
+    ZIPC_CRASH_POINT(561);
     if (r->ws)
         zipc__waitset_notify(&r->ws[ZIPC_RING_WAIT_SPACE], 1);
     return 0;
@@ -103,6 +111,7 @@ int zipc_ring_write_many(zipc_ring *r, const void *elems, size_t n, size_t *writ
     if (fit > n)
         fit = n;
     copy_in(r, w, elems, fit * r->es);
+    ZIPC_CRASH_POINT(550);
     if ((e = publish_write(r, w, fit * r->es)))
         return e;
     if (written)
@@ -131,6 +140,7 @@ int zipc_ring_read_many(zipc_ring *r, void *elems, size_t max, size_t *nread)
     if (have > max)
         have = max;
     copy_out(r, rd, elems, have * r->es);
+    ZIPC_CRASH_POINT(560);
     if ((e = publish_read(r, rd, have * r->es)))
         return e;
     if (nread)
@@ -224,6 +234,7 @@ int zipc_ring_commit(zipc_ring *r, size_t n)
     if (!r || !r->reserved || n > r->rsv_len / r->es)
         return -EINVAL;
     r->reserved = false;
+    ZIPC_CRASH_POINT(552);
     return n ? publish_write(r, r->rsv_pos, (uint64_t)n * r->es) : 0;
 }
 
@@ -256,6 +267,7 @@ int zipc_ring_release(zipc_ring *r, size_t n)
     if (!r || !r->peeked || n > r->peek_len / r->es)
         return -EINVAL;
     r->peeked = false;
+    ZIPC_CRASH_POINT(562);
     return n ? publish_read(r, r->peek_pos, (uint64_t)n * r->es) : 0;
 }
 

@@ -897,3 +897,38 @@ ZTEST(map_key_held_by_a_live_peer_is_eagain_and_by_a_dead_one_eownerdead, ZT_MED
     zipc_map_close(m);
     zipc_segment_close(seg);
 }
+
+/* Regression: a slot INSERTING with an idle claim word (a writer of another
+ * implementation mid-update, or one that crashed there) made get/insert
+ * return -EOWNERDEAD, which tells the caller to recover and retry; but
+ * recovery cannot reclaim a slot without an owner (reclaimed 0), so a
+ * "recover, then retry" caller looped forever. docs/maps.md promises
+ * -EAGAIN for such slots: -EOWNERDEAD only when recovery can act. */
+ZTEST(map_slot_mid_write_by_another_implementation_is_eagain_not_eownerdead, ZT_MEDIUM)
+{
+    zipc_segment *seg;
+    zipc_map *m;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_map_create(seg, "m", 4, 4, 10, NULL, &m));
+    int32_t k = 1, v = 5, out; /* home slot 1; entries of 12 bytes */
+    ZT_OK(zipc_map_insert(m, &k, &v, NULL));
+    zipc_entry_info info;
+    ZT_OK(zipc_segment_find(seg, "m", &info));
+    uint32_t *state = (uint32_t *)((uint8_t *)zipc_segment_base(seg) + info.offset + 16 + 12);
+    ZT_EQ(*state, 1);
+    *state = 3; /* INSERTING, claim word idle: a foreign writer */
+    int64_t t0 = (int64_t)time(NULL);
+    ZT_ERR(zipc_map_get(m, &k, &out), -EAGAIN);
+    ZT_ERR(zipc_map_insert(m, &k, &v, NULL), -EAGAIN);
+    uint64_t cur = 0;
+    ZT_ERR(zipc_map_next(m, &cur, &k, &out), -EAGAIN);
+    uint32_t n;
+    ZT_OK(zipc_map_recover(m, &n));
+    ZT_EQ(n, 0); /* nothing recovery could do */
+    ZT_ASSERT((int64_t)time(NULL) - t0 < 10);
+    *state = 1; /* the foreign writer finishes */
+    ZT_OK(zipc_map_get(m, &k, &out));
+    ZT_EQ(out, 5);
+    zipc_map_close(m);
+    zipc_segment_close(seg);
+}

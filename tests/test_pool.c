@@ -333,3 +333,80 @@ ZTEST(pool_made_by_another_implementation_accepts_one_free_per_unknown_node, ZT_
     zipc_pool_close(p);
     zipc_segment_close(seg);
 }
+
+/* Regression: alloc stored ALLOCATED over whatever state a popped node had,
+ * so a free list holding an allocated node (a corrupt list, or the one free
+ * of an UNKNOWN node of another implementation's pool that was in fact on
+ * the list: here a cycle 2 -> 1 -> 2) handed the same index out twice,
+ * silently. A popped node must be FREE or UNKNOWN; an ALLOCATED one is
+ * -EBADMSG, and recovery does not put allocated nodes back on the list. */
+ZTEST(pool_free_list_holding_an_allocated_node_is_ebadmsg_not_a_second_handout, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_pool *p;
+    uint64_t off;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_segment_add_entry(seg, "cpp", 24 + 8 * 3, &off));
+    uint8_t *b = (uint8_t *)zipc_segment_base(seg) + off;
+    /* Node 0 allocated by the other side; the list is 1 -> 2. */
+    uint64_t head = 1;
+    uint32_t cap = 3, es = 4, next1 = 2, none = 0xFFFFFFFFu, allocated = 1;
+    memcpy(b, &head, 8);
+    memcpy(b + 8, &allocated, 4);
+    memcpy(b + 16, &cap, 4);
+    memcpy(b + 20, &es, 4);
+    memcpy(b + 24 + 8 * 1 + 4, &next1, 4);
+    memcpy(b + 24 + 8 * 2 + 4, &none, 4);
+    ZT_OK(zipc_pool_open(seg, "cpp", 4, 0, &p));
+    ZT_OK(zipc_pool_free(p, 2)); /* UNKNOWN: accepted, though it was listed */
+    uint32_t a, c, d;
+    ZT_OK(zipc_pool_alloc(p, &a, NULL));
+    ZT_OK(zipc_pool_alloc(p, &c, NULL));
+    ZT_ASSERT(a != c);
+    ZT_ERR(zipc_pool_alloc(p, &d, NULL), -EBADMSG); /* 2 again: refused */
+    uint32_t back;
+    ZT_OK(zipc_pool_recover_quiescent(p, &back));
+    ZT_EQ(back, 0);
+    ZT_EQ(zipc_pool_allocated(p), 3); /* 0 (theirs), a, c */
+    ZT_ERR(zipc_pool_alloc(p, &d, NULL), -EAGAIN);
+    ZT_OK(zipc_pool_free(p, a));
+    ZT_OK(zipc_pool_free(p, c));
+    ZT_OK(zipc_pool_alloc(p, &d, NULL));
+    uint32_t e;
+    ZT_OK(zipc_pool_alloc(p, &e, NULL));
+    ZT_ASSERT(d != e);
+    ZT_ERR(zipc_pool_alloc(p, &e, NULL), -EAGAIN);
+    zipc_pool_close(p);
+    zipc_segment_close(seg);
+}
+
+/* The ABA guard: a head whose index comes back (pop 0, pop 1, push 0) has a
+ * new generation, so a pop that read the old head fails its CAS; and the
+ * generation wraps from 2^32-1 to 0 without carrying into the index. */
+ZTEST(pool_head_index_seen_again_has_a_new_generation_that_wraps_cleanly, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_pool *p;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_pool_create(seg, "p", 4, 0, 3, &p));
+    uint64_t size;
+    uint64_t *head = (uint64_t *)(uintptr_t)pool_bytes(seg, "p", &size);
+    uint64_t stale = __atomic_load_n(head, __ATOMIC_ACQUIRE); /* {0, 0} */
+    uint32_t a, b;
+    ZT_OK(zipc_pool_alloc(p, &a, NULL));
+    ZT_OK(zipc_pool_alloc(p, &b, NULL));
+    ZT_OK(zipc_pool_free(p, a));
+    uint64_t now = __atomic_load_n(head, __ATOMIC_ACQUIRE);
+    ZT_EQ((uint32_t)now, (uint32_t)stale); /* the same index on top ... */
+    ZT_ASSERT(now != stale);                /* ... under another generation */
+    ZT_EQ(now >> 32, 3);
+    /* Generation 2^32-1: the next pop wraps it to 0, index bits intact. */
+    __atomic_store_n(head, (UINT64_C(0xFFFFFFFF) << 32) | a, __ATOMIC_RELEASE);
+    uint32_t c;
+    ZT_OK(zipc_pool_alloc(p, &c, NULL));
+    ZT_EQ(c, a);
+    now = __atomic_load_n(head, __ATOMIC_ACQUIRE);
+    ZT_EQ_U64(now, 2); /* generation 0, index 2 (node 0's successor) */
+    zipc_pool_close(p);
+    zipc_segment_close(seg);
+}

@@ -991,3 +991,34 @@ ZTEST(queue_handles_beyond_the_owner_rows_still_work_untracked, ZT_FAST)
         zipc_queue_close(h[i]);
     zipc_segment_close(seg);
 }
+
+/* Regression (found by fuzz/fuzz_structs.c): a slot whose seq is ahead of
+ * the counter at tail (or head) means another producer (consumer) already
+ * moved on, so claim_push/claim_pop re-read the counter and looped; on a
+ * corrupt queue whose counter never moves that loop never ended, and
+ * try_push/try_pop hung. Legitimately, once seq is seen ahead (acquire), the
+ * re-read counter has moved too; if it has not, the queue is corrupt. */
+static void corrupt_seq_ops(void *arg)
+{
+    zipc_queue *q = arg;
+    alarm(5); /* a hang fails the test quickly */
+    uint64_t v = 1, out[2];
+    ZT_ERR(zipc_queue_try_push(q, &v), -EBADMSG);
+    ZT_ERR(zipc_queue_try_push_batch(q, out, 2), -EBADMSG);
+    ZT_ERR(zipc_queue_try_pop(q, &v), -EBADMSG);
+    ZT_ERR(zipc_queue_try_pop_batch(q, out, 2), -EBADMSG);
+    ZT_ERR(zipc_queue_pop(q, &v, 20 * MS), -EBADMSG);
+}
+
+ZTEST(queue_seq_ahead_of_counters_that_never_move_is_ebadmsg_not_a_hang, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 4, &q));
+    zipc_queue_shm *raw = raw_queue(seg, "q");
+    raw_seq(raw)[0] = 5; /* head = tail = 0: neither push nor pop may use slot 0 */
+    zt_wait_ok(zt_fork(corrupt_seq_ops, q));
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}

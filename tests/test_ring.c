@@ -1,8 +1,12 @@
 /* Ring: layout, return codes, wrap-around, zero copy, blocking, SPSC stress. */
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "testhooks.h"
 
 static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
@@ -346,4 +350,139 @@ ZTEST(ring_positions_further_apart_than_the_capacity_are_ebadmsg, ZT_FAST)
     ZT_EQ(zipc_ring_free_space(r), 0);
     zipc_ring_close(r);
     zipc_segment_close(seg);
+}
+
+/* ---- crashes ------------------------------------------------------------------------ */
+
+/* A survivor whose peer published before dying must not need its deadline;
+ * one whose peer never published times out at it. */
+#define CRASH_LONG_NS 10000000000LL
+#define CRASH_SHORT_NS 300000000LL
+
+struct ring_crash {
+    const char *seg;
+    int point;
+    bool producer_dies;
+    int64_t timeout_ns; /* the survivor's */
+    int want;           /* the survivor's result */
+};
+
+/* Sleepers on the ring's waitset SET ([0] data, [1] space). */
+static uint32_t ring_sleepers(zipc_segment *seg, int set)
+{
+    zipc_entry_info info;
+    ZT_OK(zipc_segment_find(seg, "r_wait", &info));
+    const uint32_t *ws = (const uint32_t *)((const uint8_t *)zipc_segment_base(seg) + info.offset);
+    return __atomic_load_n(&ws[2 * set + 1], __ATOMIC_ACQUIRE);
+}
+
+/* The victim: once the survivor sleeps, write (or read) one element and die
+ * at the crash point. */
+static void ring_victim(void *p)
+{
+    const struct ring_crash *c = p;
+    zipc_segment *seg;
+    zipc_ring *r;
+    ZT_OK(zipc_segment_open(c->seg, &seg));
+    ZT_OK(zipc_ring_open(seg, "r", 8, &r));
+    while (ring_sleepers(seg, c->producer_dies ? 0 : 1) == 0)
+        sched_yield(); /* the survivor is blocked: the crash happens under it */
+    uint64_t v = 2;
+    size_t n;
+    zipc__crash_at = c->point;
+    if (c->point == 552) {
+        void *wp;
+        ZT_OK(zipc_ring_reserve(r, 1, &wp, &n));
+        memcpy(wp, &v, sizeof(v));
+        zipc_ring_commit(r, 1);
+    } else if (c->point == 562) {
+        const void *rp;
+        ZT_OK(zipc_ring_peek(r, 1, &rp, &n));
+        zipc_ring_release(r, 1);
+    } else if (c->producer_dies) {
+        zipc_ring_write(r, &v);
+    } else {
+        zipc_ring_read(r, &v);
+    }
+    _exit(3); /* the crash point was not reached */
+}
+
+/* The survivor: blocked on the other side when the victim dies. */
+static void ring_survivor(void *p)
+{
+    const struct ring_crash *c = p;
+    zipc_segment *seg;
+    zipc_ring *r;
+    ZT_OK(zipc_segment_open(c->seg, &seg));
+    ZT_OK(zipc_ring_open(seg, "r", 8, &r));
+    uint64_t v = 3;
+    int64_t t0 = mono_ns();
+    int e = c->producer_dies ? zipc_ring_read_timeout(r, &v, c->timeout_ns)
+                             : zipc_ring_write_timeout(r, &v, c->timeout_ns);
+    int64_t took = mono_ns() - t0;
+    if (e != c->want)
+        zt_fail(__FILE__, __LINE__, "point %d: survivor got %d after %lld ms", c->point, e,
+                (long long)(took / 1000000));
+    if (e == -ETIMEDOUT) /* at the deadline: not before, not absurdly after */
+        ZT_ASSERT(took >= c->timeout_ns && took < c->timeout_ns + 5000000000LL);
+    if (e == 0 && c->producer_dies)
+        ZT_EQ(v, 2); /* published before the producer died */
+}
+
+/* A producer or consumer killed between the atomic steps of an operation:
+ * the survivor, blocked on the other side, never hangs past its timeout;
+ * a producer that died before publishing loses that one element; a consumer
+ * that died before releasing leaves its element to be read again. */
+ZTEST(ring_crash_at_each_point_loses_only_the_unpublished_element, ZT_MEDIUM)
+{
+    static const struct { int point; bool producer_dies; bool published; } cases[] = {
+        {550, true, false},  {551, true, true},  {552, true, false},
+        {560, false, false}, {561, false, true}, {562, false, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char suffix[16];
+        snprintf(suffix, sizeof(suffix), "c%d", cases[i].point);
+        struct ring_crash c = {zt_name(suffix), cases[i].point, cases[i].producer_dies,
+                               cases[i].published ? CRASH_LONG_NS : CRASH_SHORT_NS,
+                               cases[i].published ? 0 : -ETIMEDOUT};
+        zipc_segment *seg;
+        zipc_ring *r;
+        ZT_OK(zipc_segment_create(c.seg, 1 << 16, 0, &seg));
+        ZT_OK(zipc_ring_create(seg, "r", 8, 2, &r));
+        uint64_t v;
+        if (!c.producer_dies) { /* full: the surviving producer blocks */
+            v = 1;
+            ZT_OK(zipc_ring_write(r, &v));
+            v = 2;
+            ZT_OK(zipc_ring_write(r, &v));
+        }
+        pid_t survivor = zt_fork(ring_survivor, &c);
+        int st = zt_wait(zt_fork(ring_victim, &c));
+        if (st != 128 + SIGKILL)
+            zt_fail(__FILE__, __LINE__, "point %d: victim status %d", c.point, st);
+        zt_wait_ok(survivor);
+        /* What is left, read by a new consumer. */
+        uint64_t want[2];
+        size_t nwant = 0;
+        if (!c.producer_dies) {
+            if (!cases[i].published)
+                want[nwant++] = 1; /* the dead consumer's element, again */
+            want[nwant++] = 2;
+            if (cases[i].published)
+                want[nwant++] = 3; /* the survivor's */
+        }
+        for (size_t k = 0; k < nwant; k++) {
+            ZT_OK(zipc_ring_read(r, &v));
+            ZT_EQ(v, want[k]);
+        }
+        ZT_ERR(zipc_ring_read(r, &v), -EAGAIN);
+        /* A new producer continues from write_pos. */
+        v = 9;
+        ZT_OK(zipc_ring_write(r, &v));
+        ZT_OK(zipc_ring_read(r, &v));
+        ZT_EQ(v, 9);
+        zipc_ring_close(r);
+        zipc_segment_close(seg);
+        zipc_segment_unlink(c.seg);
+    }
 }

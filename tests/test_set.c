@@ -1,7 +1,11 @@
 /* Set: the Map core with 0-byte values. Layout, return codes, concurrency. */
 #include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "testhooks.h"
 
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
@@ -186,3 +190,138 @@ static void set_stress_run(bool threads)
 
 ZTEST(set_many_processes_count_adds_and_removes_exactly, ZT_MEDIUM) { set_stress_run(false); }
 ZTEST(set_many_threads_count_adds_and_removes_exactly, ZT_MEDIUM) { set_stress_run(true); }
+
+/* ---- read-only ------------------------------------------------------------------------- */
+
+/* A set opened through a read-only segment reads, and refuses every write
+ * with -EROFS; also one made by another implementation (no "_own" entry: the
+ * read-only handle keeps private claim words instead of adding the entry). */
+ZTEST(set_writes_through_a_readonly_segment_are_erofs_with_or_without_claim_words, ZT_FAST)
+{
+    zipc_segment *seg, *ro;
+    zipc_set *s, *r;
+    uint64_t off;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_set_create(seg, "s", 4, 8, NULL, &s));
+    int32_t e = 42;
+    ZT_OK(zipc_set_insert(s, &e, NULL));
+    ZT_OK(zipc_segment_add_entry(seg, "cpp", 16 + 8 * 10, &off)); /* foreign, no cpp_own */
+    uint8_t *p = (uint8_t *)zipc_segment_base(seg) + off;
+    uint32_t hdr[4] = {1, 10, 4, 0}, ent[2] = {1, 42};
+    memcpy(p, hdr, 16);
+    memcpy(p + 16 + 8 * 2, ent, 8); /* 42 in its home slot 2 */
+    ZT_OK(zipc_segment_open_ex(zt_name(NULL), ZIPC_SEGMENT_READONLY, &ro));
+    const char *names[2] = {"s", "cpp"};
+    for (int i = 0; i < 2; i++) {
+        ZT_OK(zipc_set_open(ro, names[i], 4, NULL, &r));
+        bool present = false;
+        ZT_OK(zipc_set_contains(r, &e, &present));
+        ZT_ASSERT(present);
+        uint64_t cur = 0;
+        int32_t got;
+        ZT_OK(zipc_set_next(r, &cur, &got));
+        ZT_EQ(got, 42);
+        int32_t x = 7;
+        ZT_ERR(zipc_set_insert(r, &x, NULL), -EROFS);
+        ZT_ERR(zipc_set_insert(r, &e, NULL), -EROFS);
+        ZT_ERR(zipc_set_remove(r, &e), -EROFS);
+        ZT_ERR(zipc_set_recover(r, NULL), -EROFS);
+        ZT_EQ(zipc_set_size(r), 1);
+        zipc_set_close(r);
+    }
+    zipc_entry_info info;
+    ZT_ERR(zipc_segment_find(seg, "cpp_own", &info), -ENOENT); /* nothing added */
+    zipc_segment_close(ro);
+    zipc_set_close(s);
+    zipc_segment_close(seg);
+}
+
+/* ---- crashes --------------------------------------------------------------------------- */
+
+/* Set operations run the Map core with the Set's own crash points (450-499,
+ * the same offsets as Map's 400-449): insert 450-455, remove 470-472. There
+ * is no in-place update in a Set, so 460/461 cannot be reached. */
+struct set_crash {
+    const char *seg;
+    int point;
+};
+
+static void set_crash_body(void *p)
+{
+    const struct set_crash *c = p;
+    zipc_segment *seg;
+    zipc_set *s;
+    ZT_OK(zipc_segment_open(c->seg, &seg));
+    ZT_OK(zipc_set_open(seg, "s", 4, NULL, &s));
+    int32_t e = 7;
+    zipc__crash_at = c->point;
+    if (c->point >= 470)
+        zipc_set_remove(s, &e);
+    else
+        zipc_set_insert(s, &e, NULL);
+    zipc__crash_at = -1;
+    _exit(3); /* the crash point was not reached */
+}
+
+ZTEST(set_crash_at_each_point_leaves_one_slot_and_recovery_reclaims_it, ZT_MEDIUM)
+{
+    static const struct { int point; bool present_after; int size_delta; } cases[] = {
+        {450, false, 0}, {451, false, 0}, {452, false, 0}, {453, false, 1}, {454, true, 0},
+        {455, true, 0},  {470, true, 0},  {471, true, -1}, {472, false, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char suffix[16];
+        snprintf(suffix, sizeof(suffix), "c%d", cases[i].point);
+        struct set_crash c = {zt_name(suffix), cases[i].point};
+        zipc_segment *seg;
+        zipc_set *s;
+        ZT_OK(zipc_segment_create(c.seg, 1 << 16, 0, &seg));
+        ZT_OK(zipc_set_create(seg, "s", 4, 16, NULL, &s));
+        int32_t e = 7, other = 8;
+        for (int32_t k = 20; k < 25; k++)
+            ZT_OK(zipc_set_insert(s, &k, NULL));
+        if (c.point >= 470)
+            ZT_OK(zipc_set_insert(s, &e, NULL));
+        int st = zt_wait(zt_fork(set_crash_body, &c));
+        if (st != 128 + SIGKILL)
+            zt_fail(__FILE__, __LINE__, "point %d: child status %d", c.point, st);
+        /* Survivors: other elements work; the crashed one answers within
+         * the bounded wait. */
+        ZT_OK(zipc_set_insert(s, &other, NULL));
+        int64_t t0 = (int64_t)time(NULL);
+        bool present;
+        int r = zipc_set_contains(s, &e, &present);
+        ZT_ASSERT(r == 0 || r == -EOWNERDEAD);
+        bool added = false;
+        r = zipc_set_insert(s, &e, &added);
+        if (r != 0 && r != -EOWNERDEAD)
+            zt_fail(__FILE__, __LINE__, "point %d: insert during the crash %d", c.point, r);
+        ZT_ASSERT((int64_t)time(NULL) - t0 < 10);
+        bool by_survivor = r == 0 && added;
+        uint32_t reclaimed = 0;
+        ZT_OK(zipc_set_recover(s, &reclaimed));
+        if (reclaimed != 1)
+            zt_fail(__FILE__, __LINE__, "point %d: reclaimed %u", c.point, reclaimed);
+        ZT_OK(zipc_set_contains(s, &e, &present));
+        if (!by_survivor && present != cases[i].present_after)
+            zt_fail(__FILE__, __LINE__, "point %d: present %d after recovery", c.point, present);
+        int n = 0, copies = 0;
+        uint64_t cur = 0;
+        int32_t got;
+        while (zipc_set_next(s, &cur, &got) == 0) {
+            n++;
+            copies += got == e;
+        }
+        ZT_ASSERT(copies <= 1);
+        int delta = by_survivor ? 0 : cases[i].size_delta;
+        if ((int64_t)zipc_set_size(s) != n + delta)
+            zt_fail(__FILE__, __LINE__, "point %d: size %llu, %d elements", c.point,
+                    (unsigned long long)zipc_set_size(s), n);
+        ZT_OK(zipc_set_insert(s, &e, NULL)); /* works normally again */
+        ZT_OK(zipc_set_remove(s, &e));
+        ZT_ERR(zipc_set_remove(s, &e), -ENOENT);
+        zipc_set_close(s);
+        zipc_segment_close(seg);
+        zipc_segment_unlink(c.seg);
+    }
+}

@@ -87,9 +87,10 @@ ZIPC_API void zipc_map_close(zipc_map *map);
  * *added (may be NULL) is true when KEY was new.
  * Returns 0, -EINVAL (NULL, NaN float key), -ENOSPC (no free slot on the
  * key's path: the table is full, counting slots that concurrent inserts hold
- * at this moment), -EAGAIN (a peer held a slot on the path
- * for too long: retry), -EOWNERDEAD (that peer died holding it: call
- * zipc_map_recover, then retry), -EROFS. */
+ * at this moment), -EAGAIN (a peer held a slot on the path for too long:
+ * retry; also a slot left mid-write by a writer of another implementation,
+ * which has no owner to recover), -EOWNERDEAD (that peer died holding it:
+ * call zipc_map_recover, then retry), -EROFS. */
 ZIPC_API int zipc_map_insert(zipc_map *map, const void *key, const void *value, bool *added);
 
 /* Copy KEY's value to VALUE (may be NULL). The copy is consistent: never

@@ -48,7 +48,8 @@ ZIPC_API void zipc_pool_close(zipc_pool *pool);
 /* Take a free object: *index (valid in every process) and *ptr (this
  * mapping; may be NULL). Lock-free. The object's bytes are whatever its last
  * user left. Returns 0, -EINVAL, -EAGAIN (no free object), -EROFS, -EBADMSG
- * (the free list holds an index out of range). */
+ * (the free list holds an index out of range, or a node marked allocated:
+ * corrupt; that node is taken off the list, not handed out twice). */
 ZIPC_API int zipc_pool_alloc(zipc_pool *pool, uint32_t *index, void **ptr);
 
 /* Return object INDEX to the pool. Lock-free. Returns 0, -EINVAL (NULL, index
@@ -65,7 +66,8 @@ ZIPC_API size_t zipc_pool_elem_size(const zipc_pool *pool);
 
 /* Rebuild the free list after processes died inside alloc or free: every
  * object that is neither allocated nor on the list (lost by a crash) goes
- * back on it, and the allocated count is recomputed. Objects a dead process
+ * back on it, and the allocated count is recomputed (a listed node marked
+ * allocated, which only corruption makes, is taken off). Objects a dead process
  * had allocated stay allocated (it may have handed them to someone). Call
  * only while no other process or thread uses the pool. *reclaimed (may be
  * NULL) counts the objects put back. Returns 0, -EINVAL, -EROFS, -ENOMEM. */

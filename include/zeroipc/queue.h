@@ -66,15 +66,18 @@ ZIPC_API int zipc_queue_open_ex(zipc_segment *seg, const char *name, size_t elem
 ZIPC_API void zipc_queue_close(zipc_queue *q);
 
 /* Copy ELEM in at the tail. Returns 0, -EAGAIN (full, or the slot is still
- * being read by a consumer), -EINVAL (NULL), -EROFS (read-only segment). */
+ * being read by a consumer), -EINVAL (NULL), -EROFS (read-only segment),
+ * -EBADMSG (corrupt: a slot's sequence number is ahead of a tail that does
+ * not move). */
 ZIPC_API int zipc_queue_try_push(zipc_queue *q, const void *elem);
 /* Copy the head element out to ELEM. Returns 0, -EAGAIN (empty, or the next
- * element is still being written by a producer), -EINVAL, -EROFS. */
+ * element is still being written by a producer), -EINVAL, -EROFS, -EBADMSG
+ * (as for try_push, at head). */
 ZIPC_API int zipc_queue_try_pop(zipc_queue *q, void *elem);
 
 /* Blocking forms: wait up to TIMEOUT_NS (< 0: no limit, ZIPC_WAIT_FOREVER;
  * 0: a few attempts) for room / an element.
- * Return 0, -ETIMEDOUT, -EINVAL, -EROFS. */
+ * Return 0, -ETIMEDOUT, -EINVAL, -EROFS, -EBADMSG. */
 ZIPC_API int zipc_queue_push(zipc_queue *q, const void *elem, int64_t timeout_ns);
 ZIPC_API int zipc_queue_pop(zipc_queue *q, void *elem, int64_t timeout_ns);
 
@@ -82,12 +85,12 @@ ZIPC_API int zipc_queue_pop(zipc_queue *q, void *elem, int64_t timeout_ns);
  * bytes), claiming k consecutive slots with one CAS on tail; pop up to N
  * elements into ELEMS with one CAS on head. k is as many as are free
  * (published) right now, in order. Return k >= 1, 0 when N == 0, -EAGAIN
- * (full / empty), -EINVAL, -EROFS. */
+ * (full / empty), -EINVAL, -EROFS, -EBADMSG. */
 ZIPC_API int zipc_queue_try_push_batch(zipc_queue *q, const void *elems, uint32_t n);
 ZIPC_API int zipc_queue_try_pop_batch(zipc_queue *q, void *elems, uint32_t n);
 /* Blocking batches: wait up to TIMEOUT_NS until at least one element can be
  * moved, then move as many as possible (up to N). Return k >= 1, 0 when
- * N == 0, -ETIMEDOUT, -EINVAL, -EROFS. */
+ * N == 0, -ETIMEDOUT, -EINVAL, -EROFS, -EBADMSG. */
 ZIPC_API int zipc_queue_push_batch(zipc_queue *q, const void *elems, uint32_t n,
                                    int64_t timeout_ns);
 ZIPC_API int zipc_queue_pop_batch(zipc_queue *q, void *elems, uint32_t n, int64_t timeout_ns);
