@@ -72,6 +72,31 @@ zipc__owners zipc__owners_open(zipc_segment *seg, const char *name, bool add)
     return r == 0 ? owners_in(seg, off, size) : none;
 }
 
+int zipc__tracked_add(zipc_segment *seg, zipc__new_entry *main, uint32_t nsets, bool aux,
+                      zipc_waitset_shm **ws, zipc__owners *owners)
+{
+    zipc__new_entry es[3];
+    char wname[ZIPC_ENTRY_NAME_MAX + 1], oname[ZIPC_ENTRY_NAME_MAX + 1];
+    aux = aux && zipc__waitset_prepare(&es[0], wname, main->name, nsets) &&
+          zipc__owners_prepare(&es[1], oname, main->name);
+    uint32_t n = aux ? 2 : 0;
+    es[n] = *main;
+    int r = zipc__seg_add_many(seg, es, n + 1);
+    if (r)
+        return r;
+    main->offset = es[n].offset;
+    *ws = aux ? zipc__waitset_at(seg, &es[0]) : NULL;
+    *owners = aux ? zipc__owners_at(seg, &es[1]) : (zipc__owners){0};
+    return 0;
+}
+
+void zipc__tracked_open(zipc_segment *seg, const char *name, uint32_t nsets, bool add,
+                        zipc_waitset_shm **ws, zipc__owners *owners)
+{
+    *ws = zipc__waitset_open(seg, name, nsets, add);
+    *owners = zipc__owners_open(seg, name, add);
+}
+
 /* A zombie (killed, not yet reaped by its parent) never runs again: it counts
  * as dead. Its state is the field after the last ')' of /proc/PID/stat. */
 static bool is_zombie(uint32_t pid)

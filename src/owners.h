@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "atomics.h"
+#include "wait.h"
 
 #define ZIPC_OWNERS_SUFFIX "_own"
 /* Rows per structure: concurrent handles that can be tracked. Further
@@ -128,6 +129,18 @@ zipc__owners zipc__owners_at(struct zipc_segment *seg, const struct zipc__new_en
 /* On open: the table of NAME, adding it if missing and ADD is set (writable
  * segments only). rows == NULL when none is usable. */
 zipc__owners zipc__owners_open(struct zipc_segment *seg, const char *name, bool add);
+
+/* A tracked structure (queue, stack) has two auxiliary entries, "<name>_wait"
+ * (NSETS waitsets) and "<name>_own". Create: add them with the structure's own
+ * entry MAIN in one table transaction, listed before it, unless AUX is false
+ * or the name leaves no room for the suffixes. Returns zipc__seg_add_many's
+ * code; *ws / *owners are NULL / empty when created without. */
+int zipc__tracked_add(struct zipc_segment *seg, struct zipc__new_entry *main, uint32_t nsets,
+                      bool aux, zipc_waitset_shm **ws, zipc__owners *owners);
+/* Open: find them, adding missing ones (made by another implementation) when
+ * ADD is set and the segment is writable. */
+void zipc__tracked_open(struct zipc_segment *seg, const char *name, uint32_t nsets, bool add,
+                        zipc_waitset_shm **ws, zipc__owners *owners);
 
 /* Take a free row (or one left idle by a dead process) for PID; NULL if none. */
 zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid);

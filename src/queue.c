@@ -106,44 +106,22 @@ int zipc_queue_create_ex(zipc_segment *seg, const char *name, size_t elem_size,
     if (r)
         return r;
     struct init_ctx c = {round_up_pow2(capacity), (uint32_t)elem_size};
-    /* Auxiliary entries first, the queue itself last: whoever sees the queue
-     * also sees them; all three appear at once or not at all. */
-    zipc__new_entry es[3];
-    char wname[ZIPC_ENTRY_NAME_MAX + 1], oname[ZIPC_ENTRY_NAME_MAX + 1];
-    uint32_t n = 0;
-    bool aux = !(flags & ZIPC_QUEUE_NO_AUX) && zipc__waitset_prepare(&es[0], wname, name, WS_COUNT) &&
-               zipc__owners_prepare(&es[1], oname, name);
-    if (aux)
-        n = 2;
-    es[n] = (zipc__new_entry){.name = name, .size = zipc__queue_entry_size(c.capacity, c.elem_size),
-                              .init = init_queue, .ctx = &c};
-    r = zipc__seg_add_many(seg, es, n + 1);
+    /* With its auxiliary entries listed first: whoever sees the queue also
+     * sees them; all appear at once or not at all. */
+    zipc__new_entry e = {.name = name, .size = zipc__queue_entry_size(c.capacity, c.elem_size),
+                         .init = init_queue, .ctx = &c};
+    zipc_waitset_shm *ws;
+    zipc__owners owners;
+    r = zipc__tracked_add(seg, &e, WS_COUNT, !(flags & ZIPC_QUEUE_NO_AUX), &ws, &owners);
     if (r)
         return r;
-    zipc__owners owners = {0};
-    zipc_waitset_shm *ws = NULL;
-    if (aux) {
-        ws = zipc__waitset_at(seg, &es[0]);
-        owners = zipc__owners_at(seg, &es[1]);
-    }
-    return make_handle(seg, es[n].offset, c.capacity, c.elem_size, ws, owners, out);
+    return make_handle(seg, e.offset, c.capacity, c.elem_size, ws, owners, out);
 }
 
 int zipc_queue_create(zipc_segment *seg, const char *name, size_t elem_size, uint32_t capacity,
                       zipc_queue **out)
 {
     return zipc_queue_create_ex(seg, name, elem_size, capacity, 0, out);
-}
-
-/* The waitsets of NAME without adding the entry. */
-static zipc_waitset_shm *lookup_waitsets(zipc_segment *seg, const char *name)
-{
-    char aux[ZIPC_ENTRY_NAME_MAX + 1];
-    uint64_t off, size;
-    if (zipc__aux_name(name, ZIPC_WAITSET_SUFFIX, aux) != 0 ||
-        zipc__seg_lookup(seg, aux, &off, &size) != 0 || size != WS_COUNT * sizeof(zipc_waitset_shm))
-        return NULL;
-    return zipc__seg_ptr(seg, off);
 }
 
 int zipc_queue_open_ex(zipc_segment *seg, const char *name, size_t elem_size, uint32_t flags,
@@ -163,8 +141,10 @@ int zipc_queue_open_ex(zipc_segment *seg, const char *name, size_t elem_size, ui
         zipc__queue_entry_size(cap, es) != size)
         return -EBADMSG;
     bool add = !(flags & ZIPC_QUEUE_NO_AUX);
-    zipc_waitset_shm *ws = add ? zipc__waitset_open(seg, name, WS_COUNT) : lookup_waitsets(seg, name);
-    return make_handle(seg, off, cap, es, ws, zipc__owners_open(seg, name, add), out);
+    zipc_waitset_shm *ws;
+    zipc__owners owners;
+    zipc__tracked_open(seg, name, WS_COUNT, add, &ws, &owners);
+    return make_handle(seg, off, cap, es, ws, owners, out);
 }
 
 int zipc_queue_open(zipc_segment *seg, const char *name, size_t elem_size, zipc_queue **out)

@@ -359,7 +359,7 @@ int zipc_ring_open(zipc_segment *seg, const char *name, size_t elem_size, zipc_r
     uint32_t cap = h->capacity, es = h->elem_size; /* read once, then checked */
     if (es != elem_size || cap == 0 || cap % es != 0 || size != ZIPC_RING_HEADER + (uint64_t)cap)
         return -EBADMSG;
-    return make_handle(seg, off, cap, es, zipc__waitset_open(seg, name, ZIPC_RING_WAITSETS), out);
+    return make_handle(seg, off, cap, es, zipc__waitset_open(seg, name, ZIPC_RING_WAITSETS, true), out);
 }
 
 void zipc_ring_close(zipc_ring *r) { free(r); }

@@ -79,39 +79,20 @@ int zipc_stack_create_ex(zipc_segment *seg, const char *name, size_t elem_size,
     if (r)
         return r;
     struct init_ctx c = {capacity, (uint32_t)elem_size};
-    zipc__new_entry es[3];
-    char wname[ZIPC_ENTRY_NAME_MAX + 1], oname[ZIPC_ENTRY_NAME_MAX + 1];
-    bool aux = !(flags & ZIPC_STACK_NO_AUX) && zipc__waitset_prepare(&es[0], wname, name, WS_COUNT) &&
-               zipc__owners_prepare(&es[1], oname, name);
-    uint32_t n = aux ? 2 : 0;
-    es[n] = (zipc__new_entry){.name = name, .size = zipc__stack_entry_size(capacity, elem_size),
-                              .init = init_stack, .ctx = &c};
-    r = zipc__seg_add_many(seg, es, n + 1);
+    zipc__new_entry e = {.name = name, .size = zipc__stack_entry_size(capacity, elem_size),
+                         .init = init_stack, .ctx = &c};
+    zipc_waitset_shm *ws;
+    zipc__owners owners;
+    r = zipc__tracked_add(seg, &e, WS_COUNT, !(flags & ZIPC_STACK_NO_AUX), &ws, &owners);
     if (r)
         return r;
-    zipc__owners owners = {0};
-    zipc_waitset_shm *ws = NULL;
-    if (aux) {
-        ws = zipc__waitset_at(seg, &es[0]);
-        owners = zipc__owners_at(seg, &es[1]);
-    }
-    return make_handle(seg, es[n].offset, c.capacity, c.elem_size, ws, owners, out);
+    return make_handle(seg, e.offset, c.capacity, c.elem_size, ws, owners, out);
 }
 
 int zipc_stack_create(zipc_segment *seg, const char *name, size_t elem_size, uint32_t capacity,
                       zipc_stack **out)
 {
     return zipc_stack_create_ex(seg, name, elem_size, capacity, 0, out);
-}
-
-static zipc_waitset_shm *lookup_waitsets(zipc_segment *seg, const char *name)
-{
-    char aux[ZIPC_ENTRY_NAME_MAX + 1];
-    uint64_t off, size;
-    if (zipc__aux_name(name, ZIPC_WAITSET_SUFFIX, aux) != 0 ||
-        zipc__seg_lookup(seg, aux, &off, &size) != 0 || size != WS_COUNT * sizeof(zipc_waitset_shm))
-        return NULL;
-    return zipc__seg_ptr(seg, off);
 }
 
 int zipc_stack_open_ex(zipc_segment *seg, const char *name, size_t elem_size, uint32_t flags,
@@ -132,8 +113,10 @@ int zipc_stack_open_ex(zipc_segment *seg, const char *name, size_t elem_size, ui
         top >= (int32_t)cap || zipc__stack_entry_size(cap, es) != size)
         return -EBADMSG;
     bool add = !(flags & ZIPC_STACK_NO_AUX);
-    zipc_waitset_shm *ws = add ? zipc__waitset_open(seg, name, WS_COUNT) : lookup_waitsets(seg, name);
-    return make_handle(seg, off, cap, es, ws, zipc__owners_open(seg, name, add), out);
+    zipc_waitset_shm *ws;
+    zipc__owners owners;
+    zipc__tracked_open(seg, name, WS_COUNT, add, &ws, &owners);
+    return make_handle(seg, off, cap, es, ws, owners, out);
 }
 
 int zipc_stack_open(zipc_segment *seg, const char *name, size_t elem_size, zipc_stack **out)

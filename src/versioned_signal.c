@@ -101,7 +101,7 @@ int zipc_signal_open(zipc_segment *seg, const char *name, size_t value_size, zip
     if (seg->readonly)
         return -EROFS;
     h.st = zipc__seg_ptr(seg, off);
-    h.ws = zipc__waitset_open(seg, name, 1);
+    h.ws = zipc__waitset_open(seg, name, 1, true);
     return make_handle(h, out);
 }
 

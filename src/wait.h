@@ -111,8 +111,9 @@ bool zipc__waitset_prepare(struct zipc__new_entry *e, char namebuf[32], const ch
 /* After zipc__seg_add_many succeeded: the waitsets in this mapping. */
 zipc_waitset_shm *zipc__waitset_at(struct zipc_segment *seg, const struct zipc__new_entry *e);
 /* On open: the waitsets of NAME, adding the entry if a foreign creator did not
- * (writable segments only). NULL: none usable; callers pass NULL on to
+ * and ADD is set (writable segments only). NULL: none usable; callers pass NULL on to
  * zipc__wait_until(), which then sleeps in bounded slices. */
-zipc_waitset_shm *zipc__waitset_open(struct zipc_segment *seg, const char *name, uint32_t nsets);
+zipc_waitset_shm *zipc__waitset_open(struct zipc_segment *seg, const char *name, uint32_t nsets,
+                                     bool add);
 
 #endif /* ZIPC_WAIT_H */

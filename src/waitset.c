@@ -36,14 +36,14 @@ zipc_waitset_shm *zipc__waitset_at(zipc_segment *seg, const zipc__new_entry *e)
     return (zipc_waitset_shm *)zipc__seg_ptr(seg, e->offset);
 }
 
-zipc_waitset_shm *zipc__waitset_open(zipc_segment *seg, const char *name, uint32_t nsets)
+zipc_waitset_shm *zipc__waitset_open(zipc_segment *seg, const char *name, uint32_t nsets, bool add)
 {
     char aux[ZIPC_ENTRY_NAME_MAX + 1];
     uint64_t off, size, want = (uint64_t)nsets * sizeof(zipc_waitset_shm);
     if (zipc__aux_name(name, ZIPC_WAITSET_SUFFIX, aux) != 0)
         return NULL;
     int r = zipc__seg_lookup(seg, aux, &off, &size);
-    if (r == -ENOENT && !seg->readonly) {
+    if (r == -ENOENT && add && !seg->readonly) {
         /* Made by another implementation: add the waitset now. A racing opener
          * may add it first (-EEXIST): then use theirs. */
         r = zipc__seg_add(seg, aux, want, NULL, NULL, &off);
