@@ -44,15 +44,12 @@ int zipc_barrier_create(zipc_segment *seg, const char *name, int32_t participant
 
 int zipc_barrier_open(zipc_segment *seg, const char *name, zipc_barrier **out)
 {
-    uint64_t off, size;
+    zipc_barrier_shm *b;
     if (!seg || !out)
         return -EINVAL;
-    int r = zipc__seg_lookup(seg, name, &off, &size);
+    int r = zipc__seg_lookup_fixed(seg, name, ZIPC_BARRIER_SIZE, (void **)&b);
     if (r)
         return r;
-    if (size != ZIPC_BARRIER_SIZE)
-        return -EBADMSG;
-    zipc_barrier_shm *b = zipc__seg_ptr(seg, off);
     int32_t n = b->num_participants; /* read once, then checked */
     if (n < 1)
         return -EBADMSG;

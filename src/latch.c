@@ -44,15 +44,12 @@ int zipc_latch_create(zipc_segment *seg, const char *name, int32_t count, zipc_l
 
 int zipc_latch_open(zipc_segment *seg, const char *name, zipc_latch **out)
 {
-    uint64_t off, size;
+    zipc_latch_shm *l;
     if (!seg || !out)
         return -EINVAL;
-    int r = zipc__seg_lookup(seg, name, &off, &size);
+    int r = zipc__seg_lookup_fixed(seg, name, ZIPC_LATCH_SIZE, (void **)&l);
     if (r)
         return r;
-    if (size != ZIPC_LATCH_SIZE)
-        return -EBADMSG;
-    zipc_latch_shm *l = zipc__seg_ptr(seg, off);
     return seg->readonly ? -EROFS : make_handle(l, l->initial_count, out);
 }
 

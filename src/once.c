@@ -45,19 +45,17 @@ int zipc_once_create(zipc_segment *seg, const char *name, zipc_once **out)
 
 int zipc_once_open(zipc_segment *seg, const char *name, zipc_once **out)
 {
-    uint64_t off, size;
+    void *mem;
     if (!seg || !out)
         return -EINVAL;
-    int r = zipc__seg_lookup(seg, name, &off, &size);
+    int r = zipc__seg_lookup_fixed(seg, name, ZIPC_ONCE_SIZE, &mem);
     if (r)
         return r;
-    if (size != ZIPC_ONCE_SIZE)
-        return -EBADMSG;
     if (seg->readonly)
         return -EROFS;
     zipc_once_aux_shm *aux =
         zipc__aux_open(seg, name, ZIPC_ONCE_AUX_SUFFIX, ZIPC_ONCE_AUX_SIZE, NULL, NULL);
-    return make_handle(zipc__seg_ptr(seg, off), aux, out);
+    return make_handle(mem, aux, out);
 }
 
 void zipc_once_close(zipc_once *once) { free(once); }

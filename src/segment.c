@@ -477,6 +477,17 @@ int zipc__seg_lookup(zipc_segment *seg, const char *name, uint64_t *offset, uint
     return r;
 }
 
+int zipc__seg_lookup_fixed(zipc_segment *seg, const char *name, uint64_t size, void **mem)
+{
+    uint64_t off, got;
+    int r = zipc__seg_lookup(seg, name, &off, &got);
+    if (r == 0 && got != size)
+        r = -EBADMSG;
+    if (r == 0)
+        *mem = seg->base + off;
+    return r;
+}
+
 int zipc_segment_find(zipc_segment *seg, const char *name, zipc_entry_info *info)
 {
     int r = zipc__check_entry_name(name);

@@ -47,6 +47,10 @@ int zipc__seg_add(zipc_segment *seg, const char *name, uint64_t size, zipc__init
  * mapping (8-aligned, past the table, inside memory_size).
  * Returns 0, -EINVAL, -ENAMETOOLONG, -ENOENT, -EBADMSG. */
 int zipc__seg_lookup(zipc_segment *seg, const char *name, uint64_t *offset, uint64_t *size);
+/* zipc__seg_lookup for a fixed-size structure: *mem is its address in this
+ * mapping. Returns 0, -EINVAL, -ENAMETOOLONG, -ENOENT, -EBADMSG (also when
+ * the entry's size is not SIZE). */
+int zipc__seg_lookup_fixed(zipc_segment *seg, const char *name, uint64_t size, void **mem);
 /* Validate an entry name: 0, -EINVAL (NULL or empty), -ENAMETOOLONG. */
 int zipc__check_entry_name(const char *name);
 
