@@ -126,8 +126,10 @@ fuzz: $(FUZZERS)
 FUZZ_SECONDS ?= 30
 fuzz-smoke: $(FUZZERS)
 	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p $(B)/fuzz/corpus-$$n; \
-	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -detect_leaks=1 $(B)/fuzz/corpus-$$n fuzz/corpus/$$n; done
+	  echo "fuzz: $$n for $(FUZZ_SECONDS)s (log: $(B)/fuzz/$$n.log)"; \
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -detect_leaks=1 $(B)/fuzz/corpus-$$n fuzz/corpus/$$n \
+	       > $(B)/fuzz/$$n.log 2>&1; then tail -n 60 $(B)/fuzz/$$n.log; exit 1; fi; \
+	  grep -E '^Done|INFO: Seed' $(B)/fuzz/$$n.log | tail -n 2; done
 
 # Runs every benchmark and regenerates docs/benchmarks.md and docs/benchmarks.png.
 benchmark: bench
