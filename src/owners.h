@@ -72,6 +72,7 @@ typedef struct zipc_owners_shm {
 #define ZIPC_OWNERS_HEADER 8u
 static_assert(sizeof(zipc_owners_shm) == ZIPC_OWNERS_HEADER, "owners header is 8 bytes");
 static_assert(offsetof(zipc_owners_shm, nrows) == 0, "nrows @0");
+static_assert(offsetof(zipc_owners_shm, reserved) == 4, "reserved @4");
 static_assert(sizeof(zipc_owner_row_shm) == 16, "owner row is 16 bytes");
 static_assert(offsetof(zipc_owner_row_shm, pid) == 0, "pid @0");
 static_assert(offsetof(zipc_owner_row_shm, state) == 4, "state @4");
