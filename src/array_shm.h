@@ -29,6 +29,8 @@ typedef struct zipc_array_legacy_shm {
 
 static_assert(offsetof(zipc_array_shm, capacity) == 0, "capacity @0");
 static_assert(sizeof(zipc_array_shm) == ZIPC_ARRAY_HEADER, "array header is 8 bytes");
+static_assert(offsetof(zipc_array_legacy_shm, capacity) == 0, "legacy capacity @0");
+static_assert(offsetof(zipc_array_legacy_shm, elem_size) == 8, "legacy elem_size @8");
 static_assert(sizeof(zipc_array_legacy_shm) == ZIPC_ARRAY_LEGACY_HEADER, "legacy header");
 
 #endif /* ZIPC_ARRAY_SHM_H */

@@ -63,7 +63,7 @@ void zipc_barrier_close(zipc_barrier *bar) { free(bar); }
 static int withdraw(zipc_barrier_shm *b, uint32_t gen)
 {
     zipc_atomic_u64 *pair = zipc__barrier_pair(b);
-    uint64_t v = zipc__load_acquire_u64(pair);
+    uint64_t v = zipc__load_acquire_u64(pair); /* B2: pairs with B1 (seeds the CAS) */
     for (;;) {
         uint32_t arrived = (uint32_t)v, g = (uint32_t)(v >> 32);
         if (g != gen)
@@ -134,5 +134,5 @@ int32_t zipc_barrier_participants(const zipc_barrier *bar) { return bar ? (int32
 
 uint32_t zipc_barrier_generation(const zipc_barrier *bar)
 {
-    return bar ? zipc__load_acquire_u32(&bar->b->generation) : 0;
+    return bar ? zipc__load_acquire_u32(&bar->b->generation) : 0; /* B2: pairs with B1 */
 }

@@ -32,8 +32,8 @@ const char *zipc_strerror(int err)
     case ETIMEDOUT: return "timed out";
     case ENOMEM: return "out of memory";
     case EACCES: return "permission denied";
-    case EOWNERDEAD: return "previous owner died holding the lock";
-    case EPERM: return "caller does not own the lock";
+    case EOWNERDEAD: return "previous holder of the lock or slot died holding it";
+    case EPERM: return "caller does not own the lock, or a ring side already has its one user";
     case EOVERFLOW: return "count would exceed its maximum";
     case EBUSY: return "a slot is held by a peer that appears stuck or dead; see the recover call";
     default: return "system error";

@@ -105,6 +105,8 @@ int zipc_event_reset(zipc_event *ev)
 {
     if (!ev)
         return -EINVAL;
+    /* E3 (release): no partner needed, a waiter never acts on 0; it only
+     * keeps the caller's earlier writes before the reset, as E1 does. */
     zipc__store_release_u32(&ev->e->signaled, 0);
     while (zipc__sem_try_acquire(ev->sem) == 0) /* drop auto-reset pulse tickets */
         ;
@@ -115,12 +117,15 @@ int zipc_event_pulse(zipc_event *ev)
 {
     if (!ev)
         return -EINVAL;
-    zipc__store_release_u32(&ev->e->signaled, 0);
+    zipc__store_release_u32(&ev->e->signaled, 0); /* E3 (see zipc_event_reset) */
     if (ev->mode == ZIPC_EVENT_MANUAL_RESET) {
         wake(ev, INT32_MAX); /* every waiter that saw the old seq returns */
         return 0;
     }
-    /* Auto-reset: one ticket, only if a sleeper has none yet. */
+    /* Auto-reset: one ticket, only if a sleeper has none yet. The seq_cst
+     * load of waiting is a read only (no store->load pair): a sleeper that
+     * registers just after it is woken by no one, and takes E1/E2 or the
+     * next pulse; a pulse is by definition lost when no one waits. */
     int32_t sleepers = (int32_t)zipc__load_seq_cst_u32(&ev->e->waiting);
     if (sleepers > 0 && zipc__load_relaxed_i32(&ev->sem->count) < sleepers) {
         zipc__fetch_add_release_i32(&ev->sem->count, 1); /* R1 for the ticket */
@@ -184,7 +189,7 @@ int zipc_event_wait(zipc_event *ev) { return zipc_event_wait_timeout(ev, ZIPC_WA
 
 bool zipc_event_is_signaled(const zipc_event *ev)
 {
-    return ev && zipc__load_acquire_u32(&ev->e->signaled) != 0;
+    return ev && zipc__load_acquire_u32(&ev->e->signaled) != 0; /* E2: pairs with E1 */
 }
 
 uint32_t zipc_event_mode(const zipc_event *ev) { return ev ? ev->mode : 0; }

@@ -142,8 +142,8 @@ struct slot_watch {
 static int slot_moved(void *ctx)
 {
     const struct slot_watch *w = ctx;
-    /* Acquire: whatever the holder wrote before releasing is visible to the
-     * rescan that follows a change. */
+    /* M2/S5 (acquire): pair with the holder's M1 (meta) and S2 (state)
+     * releases: what it wrote before is visible to the rescan that follows. */
     if (zipc__load_acquire_u64(&w->t->meta[w->i]) != w->meta ||
         zipc__load_acquire_u32(state_at(w->t, w->i)) != w->state)
         return 0;
@@ -201,6 +201,8 @@ static int walk(const zipc__htable *t, struct op *op, const void *key, uint64_t 
     w->free = NO_SLOT;
     uint64_t i = home;
     for (uint64_t n = 0; n < t->capacity; n++, i = next_slot(t, i)) {
+        /* W1 (seq_cst): in the total order with S1, C1 and K1/K2; also the
+         * acquire of M1 (meta) and S2 (state). */
         uint64_t m = zipc__load_seq_cst_u64(&t->meta[i]);
         uint32_t st = zipc__load_seq_cst_u32(state_at(t, i));
         uint32_t ph = meta_phase(m);
@@ -602,41 +604,41 @@ static void finish_dead(const zipc__htable *t, uint64_t i, uint64_t mine)
     /* The dead holder's stores are visible: C1 acquired its claim word,
      * which it wrote after them (its phase stores are releases). The state
      * and claim-word stores below are S2/M1 releases like a live holder's. */
-    uint32_t st = zipc__load_acquire_u32(state);
+    uint32_t st = zipc__load_acquire_u32(state); /* S5: pairs with the holder's S2/S4 */
     switch (meta_phase(mine)) {
     case ZIPC__SLOT_CLAIMED:
     case ZIPC__SLOT_KEYED:
         /* Never counted, never visible to our readers: drop it. */
         if (st == ZIPC__ST_INSERTING)
-            zipc__store_release_u32(state, ZIPC__ST_DELETED);
+            zipc__store_release_u32(state, ZIPC__ST_DELETED); /* S2 */
         break;
     case ZIPC__SLOT_COUNTED:
         /* Checked unique and counted: publish it. */
-        zipc__store_release_u32(state, ZIPC__ST_OCCUPIED);
+        zipc__store_release_u32(state, ZIPC__ST_OCCUPIED); /* S2 */
         break;
     case ZIPC__SLOT_UPDATE:
         if (st != ZIPC__ST_INSERTING || t->val_atomic) {
             /* The value is the old or the new one, never a mix. */
-            zipc__store_release_u32(state, ZIPC__ST_OCCUPIED);
+            zipc__store_release_u32(state, ZIPC__ST_OCCUPIED); /* S2 */
             break;
         }
         /* A value larger than one atomic access may be torn: remove the key. */
         mine = meta_with(mine, ZIPC__SLOT_REMOVE);
-        zipc__store_release_u64(&t->meta[i], mine);
+        zipc__store_release_u64(&t->meta[i], mine); /* M1 */
         /* fall through */
     case ZIPC__SLOT_REMOVE:
         if (st == ZIPC__ST_OCCUPIED)
             break; /* nothing done yet: the key stays */
         zipc__fetch_sub_relaxed_u32(&t->hdr->size, 1);
-        zipc__store_release_u64(&t->meta[i], meta_with(mine, ZIPC__SLOT_REMOVED));
+        zipc__store_release_u64(&t->meta[i], meta_with(mine, ZIPC__SLOT_REMOVED)); /* M1 */
         /* fall through */
     case ZIPC__SLOT_REMOVED:
-        zipc__store_release_u32(state, ZIPC__ST_DELETED);
+        zipc__store_release_u32(state, ZIPC__ST_DELETED); /* S2 */
         break;
     default:
         break; /* unknown phase: leave the state, free the slot's meta */
     }
-    /* A new version: readers that copied bytes under the dead claim retry. */
+    /* M1: a new version: readers that copied bytes under the dead claim retry. */
     zipc__store_release_u64(&t->meta[i], meta_make(meta_ver(mine) + 1, 0, ZIPC__SLOT_IDLE));
 }
 
@@ -648,8 +650,8 @@ int zipc__htable_recover(zipc__htable *t, uint32_t *reclaimed)
         return -EROFS;
     uint32_t n = 0;
     for (uint64_t i = 0; i < t->capacity; i++) {
-        /* Acquire: pairs with the holder's phase releases (a first look;
-         * the C1 CAS below is what takes the slot). */
+        /* M2 (acquire): pairs with the holder's M1 phase releases (a first
+         * look; the C1 CAS below is what takes the slot). */
         uint64_t m = zipc__load_acquire_u64(&t->meta[i]);
         if (!holder_dead(m))
             continue;

@@ -131,7 +131,7 @@ int zipc_monitor_wait(zipc_monitor *mon, int64_t timeout_ns)
             break;
         }
         if (zipc__futex_wait(seq, seq0, &d) == -ETIMEDOUT) {
-            r = zipc__load_acquire_u32(seq) != seq0 ? 0 : -ETIMEDOUT;
+            r = zipc__load_acquire_u32(seq) != seq0 ? 0 : -ETIMEDOUT; /* M1 */
             break;
         }
     }

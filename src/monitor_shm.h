@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "atomics.h"
+#include "semaphore_shm.h"
 
 #define ZIPC_MONITOR_MTX_SUFFIX "_mtx"
 #define ZIPC_MONITOR_COND_SUFFIX "_cond"
@@ -22,5 +23,7 @@
 #define ZIPC_MONITOR_COUNT_SIZE 4u
 
 static_assert(sizeof(zipc_atomic_u32) == ZIPC_MONITOR_COUNT_SIZE, "waiter count is 4 bytes");
+static_assert(sizeof(zipc_semaphore_shm) == 16, "_mtx and _cond are 16 bytes");
+static_assert(offsetof(zipc_semaphore_shm, owner) == 12, "_cond notify sequence @12");
 
 #endif /* ZIPC_MONITOR_SHM_H */

@@ -14,10 +14,17 @@
 #ifndef ZIPC_MUTEX_SHM_H
 #define ZIPC_MUTEX_SHM_H
 
+#include <assert.h>
+#include <stddef.h>
+
 #include "semaphore_shm.h"
 
 #define ZIPC_MUTEX_INCONSISTENT 0x80000000u
 #define ZIPC_MUTEX_FREE 1
 #define ZIPC_MUTEX_HELD 0
+
+/* The layout this header relies on (asserted in full in semaphore_shm.h). */
+static_assert(offsetof(zipc_semaphore_shm, owner) == 12, "owner @12");
+static_assert(sizeof(zipc_semaphore_shm) == 16, "a mutex is 16 bytes");
 
 #endif /* ZIPC_MUTEX_SHM_H */

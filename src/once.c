@@ -72,6 +72,7 @@ bool zipc_once_done(const zipc_once *once)
 static int run(zipc_once *h, zipc_once_fn fn, void *arg, bool recovered)
 {
     uint32_t s = ZIPC_ONCE_PENDING;
+    /* C2 (acquire, also on failure): seeing DONE acquires the runner's C1. */
     if (!zipc__cas_acq_rel_u32(&h->o->state, &s, ZIPC_ONCE_EXECUTING)) {
         if (s == ZIPC_ONCE_DONE)
             return 0;

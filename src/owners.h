@@ -72,6 +72,7 @@ typedef struct zipc_owners_shm {
 #define ZIPC_OWNERS_HEADER 8u
 static_assert(sizeof(zipc_owners_shm) == ZIPC_OWNERS_HEADER, "owners header is 8 bytes");
 static_assert(offsetof(zipc_owners_shm, nrows) == 0, "nrows @0");
+static_assert(offsetof(zipc_owners_shm, reserved) == 4, "reserved @4");
 static_assert(sizeof(zipc_owner_row_shm) == 16, "owner row is 16 bytes");
 static_assert(offsetof(zipc_owner_row_shm, pid) == 0, "pid @0");
 static_assert(offsetof(zipc_owner_row_shm, state) == 4, "state @4");
@@ -102,14 +103,15 @@ static inline void zipc__own_intent(zipc_owner_row_shm *r, uint32_t op, uint32_t
     zipc__store_release_u32(&r->state, ZIPC_OWN_STATE(op, ZIPC_OWN_PENDING)); /* O5 */
 }
 
-/* Phase change. Release: a recoverer that reads the phase with acquire also
- * sees the payload bytes written before it (COPIED means complete). */
+/* Phase change. O5 (release): pairs with the recoverer's O4 acquire of the
+ * state: it also sees the payload bytes written before (COPIED means complete). */
 static inline void zipc__own_phase(zipc_owner_row_shm *r, uint32_t op, uint32_t phase)
 {
     if (r)
         zipc__store_release_u32(&r->state, ZIPC_OWN_STATE(op, phase));
 }
 
+/* O5 (release): pairs with O4/O5 in the recoverer (zipc__own_live_claim). */
 static inline void zipc__own_idle(zipc_owner_row_shm *r)
 {
     if (r)

@@ -18,6 +18,11 @@ struct zipc_pool {
     bool readonly;
 };
 
+/* Largest ELEM_ALIGN accepted (a page). ELEM_ALIGN only enters the node size
+ * formula: table entries are 8-aligned, so objects are not placed at
+ * addresses aligned beyond 8 whatever ELEM_ALIGN says. */
+#define POOL_MAX_ALIGN 4096u
+
 static uint64_t align_up(uint64_t n, uint64_t a) { return (n + a - 1) & ~(a - 1); }
 
 /* Node geometry from the object size and alignment; false if invalid. */
@@ -27,7 +32,7 @@ static bool geometry(size_t elem_size, size_t elem_align, uint32_t *next_off, ui
         return false;
     if (elem_align == 0)
         elem_align = elem_size == 2 || elem_size == 4 || elem_size == 8 ? elem_size : 1;
-    if ((elem_align & (elem_align - 1)) || elem_align > 4096 || elem_size % elem_align)
+    if ((elem_align & (elem_align - 1)) || elem_align > POOL_MAX_ALIGN || elem_size % elem_align)
         return false;
     uint64_t a = elem_align > 4 ? elem_align : 4;
     *next_off = (uint32_t)align_up(elem_size, 4);

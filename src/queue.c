@@ -559,6 +559,8 @@ int zipc_queue_check(zipc_queue *q, zipc_queue_report *rep)
     uint32_t ahead = (uint32_t)(t - h);
     if ((int32_t)ahead < 0 || ahead > q->capacity)
         ahead = 0; /* counters moved while we read them: nothing reliable to scan */
+    /* A1-style acquires of the seq words (pair with R1/R2): a report, not
+     * a decision, so a stale value only miscounts. */
     for (uint32_t c = h; c != h + ahead; c++)
         if (zipc__load_acquire_u32(&q->seq[c & q->mask]) == c)
             rep->inflight_push++;
@@ -583,7 +585,7 @@ static bool recover_push(zipc_queue *q, const zipc_owner_row_shm *row, const zip
         if ((int32_t)(tail - ctr) <= 0)
             return true; /* never claimed: it died before its CAS */
         zipc_atomic_u32 *sq = &q->seq[ctr & q->mask];
-        uint32_t s = zipc__load_acquire_u32(sq);
+        uint32_t s = zipc__load_acquire_u32(sq); /* A1: pairs with R1 of the publisher */
         if (s != ctr)
             continue; /* published (by it, or by a live producer that owned ctr) */
         /* Unpublished and claimed. With phase PENDING the CAS may have been
@@ -630,7 +632,7 @@ static bool recover_pop(zipc_queue *q, const zipc_owner_row_shm *row, const zipc
         if ((int32_t)(head - ctr) <= 0)
             return true; /* never taken */
         zipc_atomic_u32 *sq = &q->seq[ctr & q->mask];
-        uint32_t s = zipc__load_acquire_u32(sq);
+        uint32_t s = zipc__load_acquire_u32(sq); /* A2-style: pairs with R2 of a releaser */
         if (s != ctr + 1)
             continue; /* released */
         if (c->phase == ZIPC_OWN_PENDING && zipc__own_live_claim(&q->owners, row, ZIPC_OWN_POP, ctr))

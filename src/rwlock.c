@@ -57,7 +57,7 @@ static void repair_readers(zipc_rwlock *h)
     int32_t n = 0;
     for (uint32_t i = 0; i < ZIPC_RWLOCK_READER_SLOTS; i++)
         n += zipc__load_relaxed_u32(&h->tab->tid[i]) != 0;
-    zipc__store_seq_cst_i32(&h->st->readers, n);
+    zipc__store_seq_cst_i32(&h->st->readers, n); /* RW1 store side (as the reader's increment) */
 }
 
 static int lock_rmtx(zipc_rwlock *h, int64_t timeout_ns)
@@ -82,7 +82,7 @@ static void sweep_dead_readers(zipc_rwlock *h)
             dropped++;
         }
     }
-    if (dropped)
+    if (dropped) /* RW3: as a read unlock; pairs with RW2's loads of readers */
         zipc__fetch_sub_seq_cst_i32(&h->st->readers, dropped);
 }
 
@@ -90,6 +90,7 @@ static void sweep_dead_readers(zipc_rwlock *h)
  * TABLE_FULL, -ETIMEDOUT (rmtx). */
 static int try_enter_read(zipc_rwlock *h, const zipc__deadline *d)
 {
+    /* A fast first look; RW1 below is what decides. */
     if (zipc__load_acquire_i32(&h->st->writer_active) != 0)
         return -EAGAIN;
     int r = lock_rmtx(h, remaining(d));
@@ -165,7 +166,7 @@ static int read_lock_deadline(zipc_rwlock *h, int64_t timeout_ns)
             recovered = true;
             continue;
         }
-        int32_t wa = zipc__load_seq_cst_i32(&h->st->writer_active);
+        int32_t wa = zipc__load_seq_cst_i32(&h->st->writer_active); /* RW1 load side */
         if (wa == 0 && r != TABLE_FULL)
             continue; /* the writer left meanwhile */
         if (zipc__futex_wait(futex_of(&h->st->writer_active), (uint32_t)wa, &d) == -ETIMEDOUT) {
@@ -194,7 +195,7 @@ static int wait_readers_gone(zipc_rwlock *h, const zipc__deadline *d)
     if (waiters)
         zipc__fetch_add_seq_cst_u32(waiters, 1); /* S1: pairs with S2 in wake_writers() */
     for (;;) {
-        int32_t n = zipc__load_seq_cst_i32(&h->st->readers);
+        int32_t n = zipc__load_seq_cst_i32(&h->st->readers); /* RW2 load side */
         if (n <= 0) {
             r = 0;
             break;
@@ -207,7 +208,7 @@ static int wait_readers_gone(zipc_rwlock *h, const zipc__deadline *d)
             continue;
         }
         if (zipc__futex_wait(futex_of(&h->st->readers), (uint32_t)n, d) == -ETIMEDOUT) {
-            r = zipc__load_seq_cst_i32(&h->st->readers) <= 0 ? 0 : -ETIMEDOUT;
+            r = zipc__load_seq_cst_i32(&h->st->readers) <= 0 ? 0 : -ETIMEDOUT; /* RW2 load */
             break;
         }
     }
@@ -231,7 +232,7 @@ static int write_lock_deadline(zipc_rwlock *h, int64_t timeout_ns)
     ZIPC_CRASH_POINT(631); /* writer_active up, waiting for readers */
     r = wait_readers_gone(h, &d);
     if (r) {
-        zipc__store_seq_cst_i32(&h->st->writer_active, 0);
+        zipc__store_seq_cst_i32(&h->st->writer_active, 0); /* RW2: lower it again */
         wake_readers(h);
         zipc__mutex_unlock(h->wmtx);
         return r;

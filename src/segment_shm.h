@@ -52,6 +52,7 @@ static_assert(offsetof(zipc_table_header_shm, max_entries) == 0x0C, "max_entries
 static_assert(offsetof(zipc_table_header_shm, memory_size) == 0x10, "memory_size");
 static_assert(offsetof(zipc_table_header_shm, next_offset) == 0x18, "next_offset");
 static_assert(sizeof(zipc_table_header_shm) == ZIPC_HEADER_SIZE, "header is 32 bytes");
+static_assert(offsetof(zipc_table_entry_shm, name) == 0, "entry name");
 static_assert(offsetof(zipc_table_entry_shm, offset) == 32, "entry offset");
 static_assert(offsetof(zipc_table_entry_shm, size) == 40, "entry size");
 static_assert(sizeof(zipc_table_entry_shm) == ZIPC_ENTRY_SIZE, "entry is 48 bytes");

@@ -122,7 +122,7 @@ int zipc__sem_release(zipc_semaphore_shm *s, int32_t max_count, int32_t n)
         /* R1 (the release half): pairs with A1 in the acquirers.
          * S2 (seq_cst): pairs with S1 in zipc__sem_acquire_slow. */
     } while (!zipc__cas_seq_cst_i32(&s->count, &c, c + n));
-    if (zipc__load_seq_cst_i32(&s->waiting) > 0)
+    if (zipc__load_seq_cst_i32(&s->waiting) > 0) /* S2 load side */
         zipc__futex_wake(zipc__sem_futex(s), n);
     return 0;
 }

@@ -11,11 +11,13 @@
 zipc_atomic_u32 zipc__tsan_fence_word;
 #endif
 
+#define NS_PER_SEC 1000000000LL
+
 int64_t zipc__now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
 }
 
 void zipc__deadline_init(zipc__deadline *d, int64_t timeout_ns)
@@ -43,7 +45,7 @@ int zipc__futex_wait(zipc_atomic_u32 *word, uint32_t expected, const zipc__deadl
         if (d->at_ns < until)
             until = d->at_ns;
     }
-    struct timespec abs = {.tv_sec = until / 1000000000LL, .tv_nsec = until % 1000000000LL};
+    struct timespec abs = {.tv_sec = until / NS_PER_SEC, .tv_nsec = until % NS_PER_SEC};
     /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time; no
      * FUTEX_PRIVATE_FLAG: the word is shared between processes. */
     long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET, expected, &abs, NULL,

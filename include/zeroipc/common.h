@@ -18,8 +18,10 @@
  *   -ETIMEDOUT     a blocking operation reached its deadline
  *   -ENOMEM        the process could not allocate its local handle
  *   -EACCES        permission denied by the operating system
- *   -EOWNERDEAD    the previous owner of a lock died holding it
- *   -EPERM         the caller does not own the lock it tries to release
+ *   -EOWNERDEAD    the previous holder of a lock (mutex, rwlock, monitor,
+ *                  signal) or of a map/set slot died holding it
+ *   -EPERM         the caller does not own the lock it tries to release or
+ *                  wait on, or a second producer/consumer uses a ring
  *   -EOVERFLOW     a counter would exceed its maximum
  *   -EBUSY         a slot is held by a peer that appears stuck or dead: the
  *                  operation gave up after a bounded number of retries and

@@ -30,7 +30,9 @@ typedef struct zipc_pool zipc_pool;
 
 /* Create the Pool NAME of CAPACITY (1 .. 2^32-2) objects of ELEM_SIZE bytes
  * aligned to ELEM_ALIGN (0: the size for 1/2/4/8-byte objects, else 1; give
- * alignof(T) for structs, it enters the node size formula).
+ * alignof(T) for structs, it enters the node size formula; a power of two
+ * up to 4096 that divides ELEM_SIZE). Objects are placed 8-aligned at most,
+ * whatever ELEM_ALIGN: table entries are 8-aligned and nodes start at +24.
  * Returns 0, -EINVAL, -ENAMETOOLONG (NAME longer than 27 bytes), -EEXIST,
  * -ENOSPC, -EROFS, -EBADMSG, -ENOMEM. */
 ZIPC_API int zipc_pool_create(zipc_segment *seg, const char *name, size_t elem_size,

@@ -14,7 +14,9 @@
  * Ordering: each publication is a release paired with the other side's
  * acquire: bytes are complete before the position shows them. Blocking
  * variants sleep in the shared wait layer on the auxiliary entry
- * "<name>_wait" ([0] data available, [1] space available). */
+ * "<name>_wait" ([0] data available, [1] space available), added only when
+ * NAME is at most 26 bytes; without it blocking calls sleep in plain slices
+ * (ZIPC_WAIT_SLICE_NS) and see each change within one. */
 #ifndef ZEROIPC_RING_H
 #define ZEROIPC_RING_H
 
