@@ -108,8 +108,11 @@ int zipc_event_reset(zipc_event *ev)
     /* E3 (release): no partner needed, a waiter never acts on 0; it only
      * keeps the caller's earlier writes before the reset, as E1 does. */
     zipc__store_release_u32(&ev->e->signaled, 0);
-    while (zipc__sem_try_acquire(ev->sem) == 0) /* drop auto-reset pulse tickets */
-        ;
+    /* Drop the auto-reset pulse tickets there are now (bounded: tickets
+     * pulsed after this look belong to waiters that wait now). */
+    for (int32_t n = zipc__load_relaxed_i32(&ev->sem->count); n > 0; n--)
+        if (zipc__sem_try_acquire(ev->sem) != 0)
+            break;
     return 0;
 }
 
@@ -127,9 +130,15 @@ int zipc_event_pulse(zipc_event *ev)
      * registers just after it is woken by no one, and takes E1/E2 or the
      * next pulse; a pulse is by definition lost when no one waits. */
     int32_t sleepers = (int32_t)zipc__load_seq_cst_u32(&ev->e->waiting);
-    if (sleepers > 0 && zipc__load_relaxed_i32(&ev->sem->count) < sleepers) {
-        zipc__fetch_add_release_i32(&ev->sem->count, 1); /* R1 for the ticket */
-        wake(ev, 1);
+    int32_t tickets = zipc__load_relaxed_i32(&ev->sem->count);
+    /* One CAS from the count we judged by: of concurrent pulses that saw the
+     * same sleepers, only as many add tickets as there are sleepers. */
+    while (sleepers > 0 && tickets >= 0 && tickets < sleepers) {
+        /* R1 (release) for the ticket: pairs with A1 in try_consume. */
+        if (zipc__cas_release_i32(&ev->sem->count, &tickets, tickets + 1)) {
+            wake(ev, 1);
+            break;
+        }
     }
     return 0;
 }

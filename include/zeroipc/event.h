@@ -15,10 +15,11 @@
  *    unsignaled: all of them (manual-reset) or one (auto-reset; none if
  *    nobody sleeps). Pulses are inherently racy: a waiter that has not
  *    started waiting yet (or is still in its brief spin) misses them. An
- *    auto-reset pulse counts sleepers and adds a ticket in two steps, so two
- *    concurrent pulses, or a pulse racing with a sleeper that is timing
- *    out, can leave a ticket that releases a later waiter early, as a
- *    crashed waiter can (below); reset() clears tickets.
+ *    auto-reset pulse adds a ticket only while there are fewer tickets than
+ *    sleepers (one CAS, so concurrent pulses do not over-issue), but it
+ *    counts sleepers and adds the ticket in two steps: a pulse racing with
+ *    a sleeper that is timing out can leave a ticket that releases a later
+ *    waiter early, as a crashed waiter can (below); reset() clears tickets.
  * Waiters spin briefly, then sleep on a futex (slices of ZIPC_WAIT_SLICE_NS,
  * so a signal by a peer of another implementation is seen within a slice);
  * signal and pulse make a system call only when somebody sleeps.
