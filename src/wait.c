@@ -56,9 +56,16 @@ int zipc__futex_wait(zipc_atomic_u32 *word, uint32_t expected, const zipc__deadl
     return 0;
 }
 
+/* Returns how many sleepers FUTEX_WAKE woke (0 also on error). */
+static long futex_wake_count(zipc_atomic_u32 *word, int32_t n)
+{
+    long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, n, NULL, NULL, 0);
+    return r > 0 ? r : 0;
+}
+
 void zipc__futex_wake(zipc_atomic_u32 *word, int32_t n)
 {
-    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, n, NULL, NULL, 0);
+    (void)futex_wake_count(word, n);
 }
 
 void zipc__waitset_notify(zipc_waitset_shm *ws, int32_t n)
@@ -73,12 +80,80 @@ void zipc__waitset_notify(zipc_waitset_shm *ws, int32_t n)
     zipc__waitset_wake(ws, n);
 }
 
+/* Stale waiter counts, remembered per thread (process-local: nothing in
+ * shared memory changes). A slot describes one waitset on which every
+ * FUTEX_WAKE since FIRST_EMPTY_NS woke nobody while `waiters` read WAITERS;
+ * LAST_CALL_NS is the last of those calls. Slots are picked by address, so
+ * two waitsets may evict each other: they then both pay the system calls,
+ * which is only slower. A slot left over from an unmapped waitset whose
+ * address is reused can skip wakes on the new one for at most
+ * ZIPC_WAKE_RETRY_NS each time, like any suspicion (below). */
+#define STALE_SLOTS 8
+
+typedef struct stale_slot {
+    const zipc_waitset_shm *ws; /* NULL: free */
+    uint32_t waiters;
+    int64_t first_empty_ns;
+    int64_t last_call_ns;
+} stale_slot;
+
+static _Thread_local stale_slot stale_slots[STALE_SLOTS];
+
+#ifdef ZIPC_TEST_HOOKS
+zipc_atomic_u64 zipc__test_waitset_wake_calls;
+#endif
+
+static stale_slot *stale_slot_of(const zipc_waitset_shm *ws)
+{
+    uintptr_t a = (uintptr_t)ws;
+    /* The sets of one entry are 8 bytes apart; entries are further apart. */
+    return &stale_slots[((a >> 3) ^ (a >> 9)) % STALE_SLOTS];
+}
+
 void zipc__waitset_wake(zipc_waitset_shm *ws, int32_t n)
 {
     /* N2: pairs with W2: a waiter that read seq before this bump finds the
-     * futex word changed and does not sleep. */
+     * futex word changed and does not sleep; one that reads it after sees
+     * (acquire) the state change the caller completed before calling us. */
     zipc__fetch_add_release_u32(&ws->seq, 1);
-    zipc__futex_wake(&ws->seq, n);
+
+    /* Skipping the system call. The bump above is never skipped, so the only
+     * sleepers a skipped FUTEX_WAKE can miss are those already inside
+     * futex_wait. We skip only when (a) every FUTEX_WAKE of this thread on WS
+     * for at least ZIPC_WAKE_RETRY_NS woke nobody while `waiters` kept one
+     * non-zero value, (b) `waiters` still has that value, and (c) the last
+     * real call was less than ZIPC_WAKE_RETRY_NS ago. A live waiter counted
+     * at those calls was between its increment and futex_wait, or between
+     * waking and its decrement, each time: short windows, so (a) means the
+     * count is held by dead sleepers (a preempted live one is the rare
+     * exception). A sleeper that arrives later raises the count and breaks
+     * (b), unless another live one left in between. Whoever is missed
+     * anyway is woken by this thread's next call after the interval (c), by
+     * any other thread's or process's wake, or by the end of its slice: its
+     * extra delay is at most ZIPC_WAKE_RETRY_NS while wakes keep coming, and
+     * never past ZIPC_WAIT_SLICE_NS. The relaxed load of `waiters` only picks
+     * between calling and skipping; no ordering hangs on it. */
+    stale_slot *s = stale_slot_of(ws);
+    uint32_t waiters = zipc__load_relaxed_u32(&ws->waiters);
+    if (s->ws == ws && s->waiters == waiters &&
+        s->last_call_ns - s->first_empty_ns >= ZIPC_WAKE_RETRY_NS &&
+        zipc__now_ns() - s->last_call_ns < ZIPC_WAKE_RETRY_NS)
+        return;
+#ifdef ZIPC_TEST_HOOKS
+    zipc__fetch_add_relaxed_u64(&zipc__test_waitset_wake_calls, 1);
+#endif
+    if (futex_wake_count(&ws->seq, n) > 0 || waiters == 0) {
+        if (s->ws == ws)
+            s->ws = NULL; /* somebody was asleep: the count is live */
+        return;
+    }
+    int64_t now = zipc__now_ns();
+    if (s->ws != ws || s->waiters != waiters) {
+        s->ws = ws; /* start (or restart) watching this count */
+        s->waiters = waiters;
+        s->first_empty_ns = now;
+    }
+    s->last_call_ns = now;
 }
 
 int zipc__wait_until(zipc_waitset_shm *ws, zipc__try_fn try_op, void *ctx, int64_t timeout_ns)

@@ -39,6 +39,14 @@
  * second for an idle waiter (100/s: far below 1% of a core). */
 #define ZIPC_WAIT_SLICE_NS 10000000LL
 
+/* A waker whose FUTEX_WAKE on a waitset woke nobody, while `waiters` stayed
+ * non-zero and unchanged for this long, takes the count for stale (a sleeper
+ * killed inside zipc__wait_until never decrements it) and from then on makes
+ * at most one FUTEX_WAKE call per this interval on that waitset while the
+ * count keeps that value (zipc__waitset_wake in wait.c says why a live
+ * sleeper is still woken in time). */
+#define ZIPC_WAKE_RETRY_NS 1000000LL
+
 /* An absolute CLOCK_MONOTONIC deadline, or none. */
 typedef struct zipc__deadline {
     bool forever;
@@ -86,6 +94,11 @@ static inline bool zipc__waitset_has_waiters(zipc_waitset_shm *ws)
     return zipc__load_seq_cst_u32(&ws->waiters) != 0;
 }
 void zipc__waitset_wake(zipc_waitset_shm *ws, int32_t n);
+
+#ifdef ZIPC_TEST_HOOKS
+/* Test build: FUTEX_WAKE calls made by zipc__waitset_wake in this process. */
+extern zipc_atomic_u64 zipc__test_waitset_wake_calls;
+#endif
 
 /* Call TRY(CTX) until it returns something other than -EAGAIN, spinning
  * briefly and then sleeping on WS (which may be NULL: then sleeps are plain
