@@ -143,6 +143,7 @@ ZTEST(waitset_count_left_by_a_killed_sleeper_costs_about_one_futex_wake_per_mill
 struct live_arg {
     const char *seg;
     int go;            /* read end: "pop now" */
+    int done;          /* write end: "popped" */
     int64_t late[LIVE_ROUNDS]; /* thread variant: latencies (process: in "late") */
     pid_t tid;         /* thread variant: the consumer's thread id */
 };
@@ -170,6 +171,7 @@ static void live_consumer(struct live_arg *a, bool thread)
             a->late[i] = now - (int64_t)t;
         else
             ZT_OK(zipc_array_store_u64(late, i, (uint64_t)(now - (int64_t)t)));
+        ZT_ASSERT(write(a->done, "d", 1) == 1);
     }
     zipc_array_close(when);
     zipc_array_close(late);
@@ -197,9 +199,10 @@ static void live_sleeper_test(bool thread)
     zipc_segment *seg;
     zipc_queue *q;
     zipc_array *when, *late;
-    int fds[2];
-    ZT_ASSERT(pipe(fds) == 0);
+    int fds[2], back[2];
+    ZT_ASSERT(pipe(fds) == 0 && pipe(back) == 0);
     a.go = fds[0];
+    a.done = back[1];
     ZT_OK(zipc_segment_create(a.seg, 1 << 16, 0, &seg));
     ZT_OK(zipc_queue_create(seg, "q", 8, 4, &q));
     ZT_OK(zipc_array_create(seg, "when", 8, 1, &when));
@@ -237,8 +240,8 @@ static void live_sleeper_test(bool thread)
          * (unless the consumer was between two sleeps just then, when its
          * own re-check finds the element). */
         called_rounds += wake_calls() - c0 == 1;
-        while (waiters_of(&ws[0]) != 1) /* the consumer is out again */
-            sched_yield();
+        char c;
+        ZT_ASSERT(read(back[0], &c, 1) == 1); /* the consumer has its element */
     }
     if (thread)
         ZT_ASSERT(pthread_join(th, NULL) == 0);
@@ -265,6 +268,8 @@ static void live_sleeper_test(bool thread)
     ZT_ASSERT(worst < 500 * MS);    /* a loaded machine's slack */
     close(fds[0]);
     close(fds[1]);
+    close(back[0]);
+    close(back[1]);
     zipc_array_close(when);
     zipc_array_close(late);
     zipc_queue_close(q);
