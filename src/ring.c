@@ -205,6 +205,17 @@ int zipc_ring_read_timeout(zipc_ring *r, void *elem, int64_t timeout_ns)
 
 /* ---- zero copy ----------------------------------------------------------------- */
 
+/* Whole elements of the HAVE bytes at position POS that lie in one piece
+ * before the end of the buffer, at most MAX; *off receives POS's offset. */
+static uint64_t contiguous_elems(const zipc_ring *r, uint64_t pos, uint64_t have, size_t max,
+                                 uint64_t *off)
+{
+    *off = pos % r->cap;
+    uint64_t contig = r->cap - *off;
+    uint64_t k = (have < contig ? have : contig) / r->es;
+    return k < max ? k : max;
+}
+
 int zipc_ring_reserve(zipc_ring *r, size_t max, void **ptr, size_t *n)
 {
     uint64_t w, space;
@@ -215,12 +226,9 @@ int zipc_ring_reserve(zipc_ring *r, size_t max, void **ptr, size_t *n)
     int e = producer_view(r, &w, &space);
     if (e)
         return e;
-    uint64_t off = w % r->cap, contig = r->cap - off;
-    uint64_t k = (space < contig ? space : contig) / r->es;
+    uint64_t off, k = contiguous_elems(r, w, space, max, &off);
     if (k == 0)
         return -EAGAIN;
-    if (k > max)
-        k = max;
     r->reserved = true;
     r->rsv_pos = w;
     r->rsv_len = k * r->es;
@@ -248,12 +256,9 @@ int zipc_ring_peek(zipc_ring *r, size_t max, const void **ptr, size_t *n)
     int e = consumer_view(r, &rd, &avail);
     if (e)
         return e;
-    uint64_t off = rd % r->cap, contig = r->cap - off;
-    uint64_t k = (avail < contig ? avail : contig) / r->es;
+    uint64_t off, k = contiguous_elems(r, rd, avail, max, &off);
     if (k == 0)
         return -EAGAIN;
-    if (k > max)
-        k = max;
     r->peeked = true;
     r->peek_pos = rd;
     r->peek_len = k * r->es;
