@@ -1073,35 +1073,43 @@ static void run_script(uint32_t cap, uint32_t base, uint32_t pushes, uint32_t po
 
 static const uint32_t script_pushes[] = {1, 5, 31, 32, 33, 100};
 
+/* POP_EVERY 1 or 2 keeps a capacity-4 queue from ever filling or emptying
+ * under its holders, so the stored counters lag by more than the capacity
+ * (up to the stride) when the next holder looks for the real ones. */
 ZTEST(queue_roles_single_roles_of_a_holder_that_exited_without_closing_are_taken_over_losing_nothing, ZT_FAST)
 {
+    static const uint32_t pop_every[] = {0, 1, 2, 3};
     for (size_t i = 0; i < sizeof script_pushes / sizeof script_pushes[0]; i++)
         for (uint32_t cap = 4; cap <= 64; cap *= 16)
-            for (int b = 0; b < 2; b++) {
-                uint32_t base = b ? UINT32_MAX - 37 : 0;
-                run_script(cap, base, script_pushes[i], 3, 0, false);
-                run_script(cap, base, script_pushes[i], 0, 0, false);
+            for (int b = 0; b < 2; b++)
+                for (size_t e = 0; e < sizeof pop_every / sizeof pop_every[0]; e++)
+                    run_script(cap, b ? UINT32_MAX - 37 : 0, script_pushes[i], pop_every[e], 0,
+                               false);
+}
+
+static void crash_scripts(int point)
+{
+    /* A consumer must have something left to die popping: pop_every >= 2. */
+    uint32_t every[2] = {point < 230 ? 1 : 2, 3};
+    for (size_t i = 0; i < sizeof script_pushes / sizeof script_pushes[0]; i++)
+        for (uint32_t cap = 4; cap <= 64; cap *= 16)
+            for (int e = 0; e < 2; e++) {
+                run_script(cap, 0, script_pushes[i], every[e], point, false);
+                run_script(cap, UINT32_MAX - 37, script_pushes[i], every[e] + 2 * (uint32_t)e,
+                           point, false);
             }
 }
 
 ZTEST(queue_roles_single_producer_killed_mid_push_loses_only_an_unpublished_element, ZT_FAST)
 {
-    for (int point = 220; point <= 221; point++)
-        for (size_t i = 0; i < sizeof script_pushes / sizeof script_pushes[0]; i++)
-            for (uint32_t cap = 4; cap <= 64; cap *= 16) {
-                run_script(cap, 0, script_pushes[i], 3, point, false);
-                run_script(cap, UINT32_MAX - 37, script_pushes[i], 5, point, false);
-            }
+    crash_scripts(220);
+    crash_scripts(221);
 }
 
 ZTEST(queue_roles_single_consumer_killed_mid_pop_redelivers_only_an_unreleased_element, ZT_FAST)
 {
-    for (int point = 230; point <= 231; point++)
-        for (size_t i = 0; i < sizeof script_pushes / sizeof script_pushes[0]; i++)
-            for (uint32_t cap = 4; cap <= 64; cap *= 16) {
-                run_script(cap, 0, script_pushes[i], 3, point, false);
-                run_script(cap, UINT32_MAX - 37, script_pushes[i], 5, point, false);
-            }
+    crash_scripts(230);
+    crash_scripts(231);
 }
 
 ZTEST(queue_roles_recover_after_a_dead_single_holder_leaves_order_and_no_duplicates, ZT_FAST)
@@ -1109,6 +1117,7 @@ ZTEST(queue_roles_recover_after_a_dead_single_holder_leaves_order_and_no_duplica
     static const int points[] = {0, 220, 221, 230, 231};
     for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
         run_script(8, 0, 13, 3, points[i], true);
+        run_script(4, 0, 45, 2, points[i], true);
         run_script(64, UINT32_MAX - 37, 40, 5, points[i], true);
     }
 }
@@ -1219,14 +1228,19 @@ ZTEST(queue_roles_single_holders_killed_while_asleep_are_taken_over, ZT_FAST)
     killed_sleeper(false);
 }
 
-/* Under traffic: the first holder leaves without closing after part of the
- * stream; a second process, already trying (-EPERM meanwhile), takes over and
- * the peer sees the stream continue in exact order. */
+/* Under traffic: the first holder leaves without closing (or is killed at a
+ * crash point) after part of the stream; a second process, already trying
+ * (-EPERM meanwhile), takes over and the peers see the stream go on in exact
+ * order, missing at most what the crash point allows. */
+#define NO_SKIP UINT64_MAX
+
 struct relay {
     const char *seg;
     uint64_t first, count;
     int say_fd;      /* >= 0: announce the role once held */
-    bool vanish;     /* _exit(0) without closing */
+    bool vanish;     /* _exit(0) without closing (after a refusal of the successor) */
+    int crash;       /* with vanish: instead, die at this crash point in one more call */
+    uint64_t skip;   /* consumer: this value never arrives (NO_SKIP: none) */
     uint64_t *eperm; /* shared: -EPERM answers seen while waiting for the role */
 };
 
@@ -1266,6 +1280,12 @@ static void relay_producer(void *p)
     }
     if (r->vanish) {
         wait_for_a_refusal(r);
+        if (r->crash) {
+            zt_payload pl = zt_payload_make(0, r->first + r->count);
+            zipc__crash_at = r->crash;
+            int rc = zipc_queue_push(q, &pl, 10 * SEC);
+            zt_fail(__FILE__, __LINE__, "crash point %d not reached (push: %d)", r->crash, rc);
+        }
         _exit(0);
     }
     zipc_queue_close(q);
@@ -1280,11 +1300,17 @@ static void relay_consumer(void *p)
     zipc_queue *q = rq_open(seg, sizeof(zt_payload));
     int64_t give_up = zt_now_ns() + 30 * SEC;
     zt_payload buf[4];
-    uint64_t next = r->first;
+    uint64_t next = r->first, end = r->first + r->count;
     bool first = true;
-    while (next < r->first + r->count) {
-        uint32_t n = (uint32_t)(r->first + r->count - next);
+    for (;;) {
+        if (next == r->skip)
+            next++;
+        if (next >= end)
+            break;
+        uint32_t n = (uint32_t)(end - next - (r->skip > next && r->skip < end));
         n = n < 4 ? n : 4;
+        if (n == 0)
+            n = 1;
         int rc = first ? zipc_queue_try_pop_batch(q, buf, n) : zipc_queue_pop_batch(q, buf, n, 10 * SEC);
         if (first && (rc == -EPERM || rc == -EAGAIN)) {
             ZT_ASSERT(zt_now_ns() < give_up);
@@ -1298,6 +1324,8 @@ static void relay_consumer(void *p)
             say(r->say_fd);
         first = false;
         for (int j = 0; j < rc; j++) {
+            if (next == r->skip)
+                next++;
             ZT_ASSERT(zt_payload_ok(&buf[j]));
             if (buf[j].seq != next)
                 zt_fail(__FILE__, __LINE__, "got seq %llu, want %llu",
@@ -1307,17 +1335,25 @@ static void relay_consumer(void *p)
     }
     if (r->vanish) {
         wait_for_a_refusal(r);
+        if (r->crash) {
+            zipc__crash_at = r->crash;
+            int rc = zipc_queue_pop(q, buf, 10 * SEC);
+            zt_fail(__FILE__, __LINE__, "crash point %d not reached (pop: %d)", r->crash, rc);
+        }
         _exit(0);
     }
     zipc_queue_close(q);
     zipc_segment_close(seg);
 }
 
-static void relay_test(bool producers)
+/* PRODUCERS: the producer role changes hands (else the consumer role), on
+ * an SPSC queue, after a third of the stream; CRASH 0: the first holder
+ * exits, else it dies at that crash point in one more call. */
+static void relay_test(bool producers, int crash)
 {
-    uint64_t n = zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / 10;
+    uint64_t n = zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / 20;
     uint64_t split = n / 3;
-    const char *name = zt_name(producers ? "p" : "c");
+    const char *name = fresh_name();
     uint64_t *eperm = shared_mem(4096);
     zipc_segment *seg;
     zipc_queue *q;
@@ -1328,22 +1364,31 @@ static void relay_test(bool producers)
     ZT_ASSERT(pipe(fds) == 0);
     void (*relayed)(void *) = producers ? relay_producer : relay_consumer;
     void (*peer)(void *) = producers ? relay_consumer : relay_producer;
-    struct relay first = {name, 0, split, fds[1], true, eperm};
-    struct relay second = {name, split, n - split, -1, false, eperm};
-    struct relay other = {name, 0, n, -1, false, eperm};
+    /* Where the successor starts: after the element a crashed producer was
+     * pushing (published or not), at the element a consumer killed at 230
+     * had copied (it was not released), after one released at 231. */
+    uint64_t resume = split + (crash == 220 || crash == 221 || crash == 231 ? 1 : 0);
+    struct relay first = {name, 0, split, fds[1], true, crash, NO_SKIP, eperm};
+    struct relay second = {name, resume, n - resume, -1, false, 0, NO_SKIP, eperm};
+    struct relay other = {name, 0, n, -1, false, 0, crash == 220 ? split : NO_SKIP, eperm};
+    if (crash == 231)
+        other.skip = NO_SKIP; /* the producer pushes everything */
     pid_t p1 = zt_fork(relayed, &first);
     pid_t pp = zt_fork(peer, &other);
     hear(fds[0]); /* the first holds the role: the second can only wait for it */
     pid_t p2 = zt_fork(relayed, &second);
-    zt_wait_ok(p1);
+    ZT_EQ(zt_wait(p1), crash ? 128 + SIGKILL : 0);
     zt_wait_ok(p2);
     zt_wait_ok(pp);
-    printf("    %llu elements, role changed hands after %llu; -EPERM seen %llu times\n",
-           (unsigned long long)n, (unsigned long long)split,
-           (unsigned long long)__atomic_load_n(eperm, __ATOMIC_RELAXED));
+    printf("    %s, crash %d: %llu elements, role changed hands after %llu; -EPERM seen %llu "
+           "times\n",
+           producers ? "producer" : "consumer", crash, (unsigned long long)n,
+           (unsigned long long)split, (unsigned long long)__atomic_load_n(eperm, __ATOMIC_RELAXED));
     ZT_ASSERT(__atomic_load_n(eperm, __ATOMIC_RELAXED) > 0);
-    ZT_EQ_U64(rq_tail(seg), n);
-    ZT_EQ_U64(rq_head(seg), n);
+    /* Every counter used once: 220 reused the slot it never published. */
+    uint64_t used = crash == 220 ? n - 1 : n;
+    ZT_EQ_U64(rq_tail(seg), used);
+    ZT_EQ_U64(rq_head(seg), used);
     zipc_segment_close(seg);
     close(fds[0]);
     close(fds[1]);
@@ -1352,12 +1397,140 @@ static void relay_test(bool producers)
 
 ZTEST(queue_roles_single_producer_leaving_mid_stream_is_replaced_by_a_waiting_process_in_order, ZT_MEDIUM)
 {
-    relay_test(true);
+    relay_test(true, 0);
+    relay_test(true, 220);
+    relay_test(true, 221);
 }
 
 ZTEST(queue_roles_single_consumer_leaving_mid_stream_is_replaced_by_a_waiting_process_in_order, ZT_MEDIUM)
 {
-    relay_test(false);
+    relay_test(false, 0);
+    relay_test(false, 230);
+    relay_test(false, 231);
+}
+
+/* The single side changes hands mid-stream while the other side is several
+ * processes: SP with two consumers (no loss, no duplicate), SC with two
+ * producers (each producer's elements consecutive across both consumers). */
+ZTEST(queue_roles_single_producer_replaced_mid_stream_still_feeds_two_consumer_processes, ZT_MEDIUM)
+{
+    uint64_t n = zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / 20, split = n / 3;
+    const char *name = fresh_name();
+    uint64_t *eperm = shared_mem(4096);
+    flow_setup(name, SP, 8, n, 0);
+    int fds[2];
+    ZT_ASSERT(pipe(fds) == 0);
+    struct relay first = {name, 0, split, fds[1], true, 0, NO_SKIP, eperm};
+    struct relay second = {name, split, n - split, -1, false, 0, NO_SKIP, eperm};
+    struct flow cons[2] = {{name, 1, 2, n, 0, NULL}, {name, 1, 2, n, 1, NULL}};
+    pid_t p1 = zt_fork(relay_producer, &first);
+    pid_t c0 = zt_fork(flow_consumer, &cons[0]), c1 = zt_fork(flow_consumer, &cons[1]);
+    hear(fds[0]);
+    pid_t p2 = zt_fork(relay_producer, &second);
+    zt_wait_ok(p1);
+    zt_wait_ok(p2);
+    zt_wait_ok(c0);
+    zt_wait_ok(c1);
+    ZT_ASSERT(__atomic_load_n(eperm, __ATOMIC_RELAXED) > 0);
+    flow_verify(name, 1, n, 0);
+    close(fds[0]);
+    close(fds[1]);
+    munmap(eperm, 4096);
+}
+
+/* A single consumer of a stream from NPROD producers that pops QUOTA
+ * elements (0: to the end), continuing each producer's sequence where the
+ * previous holder stopped (shared LAST[]). */
+struct mrelay {
+    const char *seg;
+    uint32_t nprod;
+    uint64_t items, quota;
+    int say_fd;
+    int64_t *last;   /* shared: [nprod] last seq seen per producer; [nprod] total */
+    uint64_t *eperm;
+};
+
+static void mrelay_consumer(void *p)
+{
+    const struct mrelay *r = p;
+    zipc_segment *seg;
+    ZT_OK(zipc_segment_open(r->seg, &seg));
+    zipc_queue *q = rq_open(seg, sizeof(zt_payload));
+    int64_t give_up = zt_now_ns() + 30 * SEC;
+    uint64_t total = r->nprod * r->items, mine = 0;
+    bool held = false;
+    for (;;) {
+        int64_t done = __atomic_load_n(&r->last[r->nprod], __ATOMIC_SEQ_CST);
+        if ((uint64_t)done == total || (r->quota && mine == r->quota))
+            break;
+        ZT_ASSERT(zt_now_ns() < give_up);
+        zt_payload pl;
+        int rc = zipc_queue_try_pop(q, &pl);
+        if (rc == -EPERM && !held) {
+            __atomic_fetch_add(r->eperm, 1, __ATOMIC_RELAXED);
+            sched_yield();
+            continue;
+        }
+        if (rc == -EAGAIN) {
+            sched_yield();
+            continue;
+        }
+        ZT_OK(rc);
+        if (!held && r->say_fd >= 0)
+            say(r->say_fd);
+        held = true;
+        ZT_ASSERT(zt_payload_ok(&pl) && pl.producer < r->nprod);
+        int64_t prev = __atomic_load_n(&r->last[pl.producer], __ATOMIC_SEQ_CST);
+        if ((int64_t)pl.seq != prev + 1)
+            zt_fail(__FILE__, __LINE__, "producer %u: seq %llu after %lld", pl.producer,
+                    (unsigned long long)pl.seq, (long long)prev);
+        __atomic_store_n(&r->last[pl.producer], (int64_t)pl.seq, __ATOMIC_SEQ_CST);
+        __atomic_fetch_add(&r->last[r->nprod], 1, __ATOMIC_SEQ_CST);
+        mine++;
+    }
+    if (r->quota) {
+        struct relay w = {.eperm = r->eperm};
+        wait_for_a_refusal(&w);
+        _exit(0);
+    }
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_roles_single_consumer_replaced_mid_stream_keeps_two_producers_orders, ZT_MEDIUM)
+{
+    uint64_t items = zt_env_u64("ZIPC_STRESS_ITEMS", 100000) / 40;
+    const char *name = fresh_name();
+    int64_t *last = shared_mem(4096);
+    uint64_t *eperm = (uint64_t *)(last + 64);
+    for (int i = 0; i < 2; i++)
+        last[i] = -1;
+    flow_setup(name, SC, 8, 2 * items, 0);
+    int fds[2];
+    ZT_ASSERT(pipe(fds) == 0);
+    struct mrelay first = {name, 2, items, 2 * items / 3, fds[1], last, eperm};
+    struct mrelay second = {name, 2, items, 0, -1, last, eperm};
+    struct flow prod[2] = {{name, 2, 1, items, 0, NULL}, {name, 2, 1, items, 1, NULL}};
+    pid_t c1 = zt_fork(mrelay_consumer, &first);
+    pid_t p0 = zt_fork(flow_producer, &prod[0]), p1 = zt_fork(flow_producer, &prod[1]);
+    hear(fds[0]);
+    pid_t c2 = zt_fork(mrelay_consumer, &second);
+    zt_wait_ok(c1);
+    zt_wait_ok(c2);
+    zt_wait_ok(p0);
+    zt_wait_ok(p1);
+    ZT_ASSERT(*eperm > 0);
+    ZT_EQ(last[0], (int64_t)items - 1);
+    ZT_EQ(last[1], (int64_t)items - 1);
+    ZT_EQ(last[2], (int64_t)(2 * items));
+    zipc_segment *seg;
+    ZT_OK(zipc_segment_open(name, &seg));
+    ZT_EQ_U64(rq_head(seg), 2 * items);
+    ZT_EQ_U64(rq_tail(seg), 2 * items);
+    zipc_segment_close(seg);
+    close(fds[0]);
+    close(fds[1]);
+    munmap(last, 4096);
 }
 
 /* ---- lazily stored counters --------------------------------------------------- */
@@ -1526,6 +1699,177 @@ static void corrupt_seq_body(void *arg)
 ZTEST(queue_roles_single_holder_meeting_a_corrupt_seq_word_returns_ebadmsg_not_a_hang, ZT_FAST)
 {
     zt_wait_ok(zt_fork(corrupt_seq_body, NULL));
+}
+
+/* ---- the other side in another implementation ------------------------------- */
+
+/* The format's push and pop (FORMAT.md "Queue"), as another ZeroIPC
+ * implementation does them: no waitset, no owner row, no roles. */
+static int foreign_push(zipc_segment *seg, uint64_t v)
+{
+    zipc_queue_shm *raw = rq_raw(seg);
+    uint32_t mask = raw->capacity - 1, *seq = rq_seq(raw);
+    for (int tries = 0; tries < 100000; tries++) {
+        uint32_t t = __atomic_load_n((uint32_t *)&raw->tail, __ATOMIC_ACQUIRE);
+        int32_t d = (int32_t)(__atomic_load_n(&seq[t & mask], __ATOMIC_ACQUIRE) - t);
+        if (d < 0)
+            return -EAGAIN;
+        if (d > 0)
+            continue;
+        if (__atomic_compare_exchange_n((uint32_t *)&raw->tail, &t, t + 1, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            memcpy((uint8_t *)raw + ZIPC_QUEUE_HEADER + (size_t)(t & mask) * 8, &v, 8);
+            __atomic_store_n(&seq[t & mask], t + 1, __ATOMIC_RELEASE);
+            return 0;
+        }
+    }
+    return -EBUSY;
+}
+
+static int foreign_pop(zipc_segment *seg, uint64_t *v)
+{
+    zipc_queue_shm *raw = rq_raw(seg);
+    uint32_t cap = raw->capacity, mask = cap - 1, *seq = rq_seq(raw);
+    for (int tries = 0; tries < 100000; tries++) {
+        uint32_t h = __atomic_load_n((uint32_t *)&raw->head, __ATOMIC_ACQUIRE);
+        int32_t d = (int32_t)(__atomic_load_n(&seq[h & mask], __ATOMIC_ACQUIRE) - (h + 1));
+        if (d < 0)
+            return -EAGAIN;
+        if (d > 0)
+            continue;
+        if (__atomic_compare_exchange_n((uint32_t *)&raw->head, &h, h + 1, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            memcpy(v, (uint8_t *)raw + ZIPC_QUEUE_HEADER + (size_t)(h & mask) * 8, 8);
+            __atomic_store_n(&seq[h & mask], h + cap, __ATOMIC_RELEASE);
+            return 0;
+        }
+    }
+    return -EBUSY;
+}
+
+ZTEST(queue_roles_single_producer_queue_is_drained_by_a_foreign_consumer_following_the_format, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q, *c;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create_ex(seg, "q", 8, 8, SP, &q));
+    c = rq_open(seg, 8);
+    uint64_t next_in = 0, next_out = 0, v;
+    for (int round = 0; round < 50; round++) {
+        /* Fill to full (the lazily stored tail is behind), drain alternately. */
+        while (zipc_queue_try_push(q, &next_in) == 0)
+            next_in++;
+        ZT_EQ_U64(next_in - next_out, 8);
+        for (int k = 0; k < 8; k++) {
+            if ((k + round) % 3 == 0)
+                ZT_OK(zipc_queue_try_pop(c, &v));
+            else
+                ZT_OK(foreign_pop(seg, &v));
+            ZT_EQ_U64(v, next_out++);
+        }
+        ZT_ERR(foreign_pop(seg, &v), -EAGAIN);
+        /* And a few pushed and popped at once, never full. */
+        for (int k = 0; k < 5 + round % 7; k++) {
+            push_u64(q, next_in++);
+            ZT_OK(foreign_pop(seg, &v));
+            ZT_EQ_U64(v, next_out++);
+        }
+    }
+    zipc_queue_close(q);
+    zipc_queue_close(c);
+    ZT_EQ_U64(rq_tail(seg), next_in);
+    ZT_EQ_U64(rq_head(seg), next_in);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_roles_single_consumer_queue_takes_pushes_from_a_foreign_producer_following_the_format, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q, *p;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create_ex(seg, "q", 8, 8, SC, &q));
+    p = rq_open(seg, 8);
+    uint64_t next_in = 0, next_out = 0, v;
+    for (int round = 0; round < 50; round++) {
+        for (;;) {
+            int r = (next_in + (uint64_t)round) % 3 == 0 ? zipc_queue_try_push(p, &next_in)
+                                                         : foreign_push(seg, next_in);
+            if (r == -EAGAIN)
+                break;
+            ZT_OK(r);
+            next_in++;
+        }
+        ZT_EQ_U64(next_in - next_out, 8);
+        while (zipc_queue_try_pop(q, &v) == 0)
+            ZT_EQ_U64(v, next_out++);
+        ZT_EQ_U64(next_out, next_in);
+        for (int k = 0; k < 5 + round % 7; k++) {
+            ZT_OK(foreign_push(seg, next_in++));
+            pop_expect(q, next_out++);
+        }
+    }
+    zipc_queue_close(q);
+    zipc_queue_close(p);
+    ZT_EQ_U64(rq_tail(seg), next_in);
+    ZT_EQ_U64(rq_head(seg), next_in);
+    zipc_segment_close(seg);
+}
+
+/* A foreign producer wakes nobody: the single consumer asleep in pop still
+ * sees its element within a sleep slice (10 ms), not never. */
+struct foreign_wait {
+    const char *seg;
+    int ready_fd;
+    int64_t *when, *late;
+};
+
+static void single_consumer_waits_for_foreign(void *p)
+{
+    const struct foreign_wait *a = p;
+    zipc_segment *seg;
+    ZT_OK(zipc_segment_open(a->seg, &seg));
+    zipc_queue *q = rq_open(seg, 8);
+    pop_expect(q, 0); /* take the role */
+    for (int i = 1; i <= 5; i++) {
+        say(a->ready_fd);
+        uint64_t v;
+        ZT_OK(zipc_queue_pop(q, &v, 20 * SEC));
+        int64_t now = zt_now_ns();
+        ZT_EQ_U64(v, (uint64_t)i);
+        a->late[i] = now - __atomic_load_n(&a->when[i], __ATOMIC_SEQ_CST);
+    }
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_roles_single_consumer_asleep_sees_a_foreign_push_within_a_slice, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    int fds[2];
+    ZT_ASSERT(pipe(fds) == 0);
+    int64_t *mem = shared_mem(4096);
+    struct foreign_wait a = {zt_name(NULL), fds[1], mem, mem + 8};
+    ZT_OK(zipc_segment_create(a.seg, 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create_ex(seg, "q", 8, 4, SC, &q));
+    zipc_queue_close(q);
+    ZT_OK(foreign_push(seg, 0));
+    pid_t pid = zt_fork(single_consumer_waits_for_foreign, &a);
+    for (int i = 1; i <= 5; i++) {
+        hear(fds[0]);
+        wait_until_asleep(seg, WS_NOT_EMPTY, pid);
+        __atomic_store_n(&a.when[i], zt_now_ns(), __ATOMIC_SEQ_CST);
+        ZT_OK(foreign_push(seg, (uint64_t)i));
+    }
+    zt_wait_ok(pid);
+    for (int i = 1; i <= 5; i++) {
+        printf("    foreign push %d seen after %.2f ms (slice 10 ms)\n", i, a.late[i] / 1e6);
+        ZT_ASSERT(a.late[i] < 500 * MS); /* one slice, with a loaded machine's slack */
+    }
+    zipc_segment_close(seg);
+    close(fds[0]);
+    close(fds[1]);
+    munmap(mem, 4096);
 }
 
 /* ---- blocking: wake-ups and timeouts ------------------------------------------ */
