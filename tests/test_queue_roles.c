@@ -1157,6 +1157,87 @@ ZTEST(queue_roles_single_roles_of_a_zombie_holder_are_taken_over_before_it_is_re
     zipc_segment_close(seg);
 }
 
+/* The dead holder's owner row goes back to the pool (zipc_queue_recover
+ * frees rows of dead processes; a full table reuses them) and a new handle
+ * of a live process gets it. The roles word still names that row, but its
+ * holder is gone: the role must not stay blocked by a handle that never
+ * took it. */
+static void holder_then_exit(void *p)
+{
+    zipc_segment *seg;
+    ZT_OK(zipc_segment_open(p, &seg));
+    zipc_queue *q = rq_open(seg, 8);
+    for (uint64_t i = 0; i < 3; i++)
+        push_u64(q, i);
+    pop_expect(q, 0);
+    _exit(0);
+}
+
+static uint32_t row_of_holder_before_exit(zipc_segment *seg, const char *name)
+{
+    pid_t pid = zt_fork(holder_then_exit, (void *)name);
+    ZT_EQ(zt_wait(pid), 0);
+    uint32_t w = rq_roles(seg);
+    ZT_ASSERT(ROLE_PROD(w) != 0 && ROLE_PROD(w) == ROLE_CONS(w));
+    ZT_EQ(rq_row_pid(seg, ROLE_PROD(w) - 1), pid);
+    return ROLE_PROD(w) - 1;
+}
+
+ZTEST(queue_roles_dead_holders_row_freed_by_recover_and_reused_does_not_block_the_roles, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q, *n;
+    const char *name = zt_name(NULL);
+    ZT_OK(zipc_segment_create(name, 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create_ex(seg, "q", 8, 8, SPSC, &q));
+    uint32_t row = row_of_holder_before_exit(seg, name);
+    zipc_queue_report rep;
+    ZT_OK(zipc_queue_recover(q, &rep));
+    ZT_ASSERT(rep.rows_freed >= 1);
+    ZT_EQ(rq_row_pid(seg, row), 0);
+    n = rq_open(seg, 8); /* takes the freed row */
+    if (rq_row_pid(seg, row) != (uint32_t)getpid())
+        zt_skip("the new handle took another row: the case is not reached");
+    push_u64(q, 3); /* n never pushed: it holds nothing */
+    for (uint64_t i = 1; i <= 3; i++)
+        pop_expect(q, i);
+    ZT_ERR(zipc_queue_try_push(n, &(uint64_t){9}), -EPERM); /* q holds both roles now */
+    ZT_ERR(zipc_queue_try_pop(n, &(uint64_t){0}), -EPERM);
+    zipc_queue_close(q);
+    push_u64(n, 4);
+    pop_expect(n, 4);
+    zipc_queue_close(n);
+    ZT_EQ(rq_tail(seg), 5);
+    ZT_EQ(rq_head(seg), 5);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_roles_dead_holders_row_reused_by_a_full_table_does_not_block_the_roles, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q, *h[64];
+    const char *name = zt_name(NULL);
+    ZT_OK(zipc_segment_create(name, 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create_ex(seg, "q", 8, 8, SPSC, &q));
+    uint32_t row = row_of_holder_before_exit(seg, name), nrows = rq_nrows(seg);
+    ZT_ASSERT(nrows <= 64);
+    /* Fill every free row, then one more open reuses the dead one. */
+    uint32_t k = 0;
+    for (; k < nrows - 1; k++)
+        ZT_OK(zipc_queue_open(seg, "q", 8, &h[k]));
+    ZT_EQ(rq_row_pid(seg, row), (uint32_t)getpid());
+    push_u64(q, 3);
+    for (uint64_t i = 1; i <= 3; i++)
+        pop_expect(q, i);
+    ZT_ERR(zipc_queue_try_push(h[k - 1], &(uint64_t){9}), -EPERM);
+    for (uint32_t i = 0; i < k; i++)
+        zipc_queue_close(h[i]);
+    zipc_queue_close(q);
+    ZT_EQ(rq_tail(seg), 4);
+    ZT_EQ(rq_head(seg), 4);
+    zipc_segment_close(seg);
+}
+
 /* A holder killed while it sleeps in a blocking call (producer on a full
  * queue, consumer on an empty one): the next handle takes over; the element
  * it was waiting to move never moved. */
