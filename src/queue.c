@@ -608,7 +608,12 @@ static void drop_roles(zipc_queue *q)
         q->sp = false;
     }
     if (q->sc) {
-        zipc__store_release_u32(&q->shm->head, q->sc_head); /* H1 */
+        /* Forward only: zipc_queue_recover may have moved head past a slot a
+         * dead producer never filled, right where we stopped. */
+        uint32_t h = zipc__load_relaxed_u32(&q->shm->head);
+        while ((int32_t)(q->sc_head - h) > 0 &&
+               !zipc__cas_release_u32(&q->shm->head, &h, q->sc_head)) /* H1 */
+            ;
         zipc__own_role_drop(&q->owners, q->row, ZIPC_OWN_ROLE_CONSUMER);
         q->sc = false;
     }
