@@ -497,6 +497,12 @@ static int q_setup(bench_run *r) { return q_setup_flags(r, 0); }
 static int q_attach(bench_run *r) { return q_attach_flags(r, 0); }
 static int qn_setup(bench_run *r) { return q_setup_flags(r, ZIPC_QUEUE_NO_AUX); }
 static int qn_attach(bench_run *r) { return q_attach_flags(r, ZIPC_QUEUE_NO_AUX); }
+/* Single producer / single consumer: the mode is the queue's, set at
+ * creation; handles are opened as usual. */
+static int qs_setup(bench_run *r)
+{
+    return q_setup_flags(r, ZIPC_QUEUE_SINGLE_PRODUCER | ZIPC_QUEUE_SINGLE_CONSUMER);
+}
 
 static void q_detach(bench_run *r)
 {
@@ -658,6 +664,12 @@ static const mech bench_mechs[] = {
       qn_attach, q_send, q_recv, q_detach, seg_destroy },
     { "queue32", "zipc Queue, batch 32", BM_MPMC, 32, q_setup, q_attach, q32_send, q32_recv,
       q_detach, seg_destroy },
+    { "queue_sp", "zipc Queue, single producer/consumer", 0, 1, qs_setup, q_attach, q_send,
+      q_recv, q_detach, seg_destroy },
+    { "queue_sp_blk", "zipc Queue, single producer/consumer, blocking", BM_BLOCKS, 1, qs_setup,
+      q_attach, qb_send, qb_recv, q_detach, seg_destroy },
+    { "queue_sp32", "zipc Queue, single producer/consumer, batch 32", 0, 32, qs_setup, q_attach,
+      q32_send, q32_recv, q_detach, seg_destroy },
 #endif
 #ifdef BENCH_HAVE_RING
     { "ring", "zipc Ring (SPSC)", 0, 1, r_setup, r_attach, r_send, r_recv, r_detach,

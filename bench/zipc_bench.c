@@ -526,19 +526,27 @@ static void print_targets(void)
     static const target ts[] = {
         { "Queue round-trip p50 / cache-line ping-pong p50", "rt50:queue", "rt50:pingpong",
           true, 1.3, "x" },
+        { "... single producer/consumer", "rt50:queue_sp", "rt50:pingpong", true, 1.3, "x" },
         { "Queue 1P/1C throughput / rte_ring MP/MC", "tp:queue", "tp:rte_mp", false, 3.0, "x" },
+        { "... single producer/consumer", "tp:queue_sp", "tp:rte_mp", false, 3.0, "x" },
         { "Queue 1P/1C throughput / rte_ring SP/SC", "tp:queue", "tp:rte_sp", false, 1.0, "x" },
+        { "... single producer/consumer", "tp:queue_sp", "tp:rte_sp", false, 1.0, "x" },
         { "Queue batch-32 throughput / hand-written SPSC ring (batch 32)", "tp:queue32",
           "tp:hring32", false, 0.3, "x" },
+        { "... single producer/consumer", "tp:queue_sp32", "tp:hring32", false, 0.3, "x" },
         { "Queue 2P/2C throughput / rte_ring MP/MC 2P/2C", "mp:queue", "mp:rte_mp", false, 1.5,
           "x" },
         { "Queue 2P/2C longest single call (judged on the worst round)", "mpmax:queue", NULL,
           true, 50000.0, " µs", true },
         { "Queue blocking wake-up round trip p50 / pipe's", "wake50:queue_blk", "wake50:pipe",
           true, 1.0, "x" },
+        { "... single producer/consumer", "wake50:queue_sp_blk", "wake50:pipe", true, 1.0, "x" },
         { "... both asleep: Queue p50 / pipe's", "wakeb50:queue_blk", "wakeb50:pipe", true, 1.0,
           "x" },
+        { "... both asleep, single producer/consumer", "wakeb50:queue_sp_blk", "wakeb50:pipe",
+          true, 1.0, "x" },
         { "Idle blocked Queue consumer, % of a core", "idle:queue_blk", NULL, true, 1.0, "%" },
+        { "... single producer/consumer", "idle:queue_sp_blk", NULL, true, 1.0, "%" },
     };
     fprintf(md, "\n### Targets (ratios taken round by round, then median (min–max))\n\n");
     fprintf(md, "| target | measured | bound | met |\n|---|---:|---:|:---:|\n");

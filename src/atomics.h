@@ -104,8 +104,12 @@ extern zipc_atomic_u32 zipc__tsan_fence_word;
 static inline void zipc__fence_seq_cst(void) { zipc__fetch_add_seq_cst_u32(&zipc__tsan_fence_word, 0); }
 static inline void zipc__fence_acquire(void) { zipc__fetch_add_acq_rel_u32(&zipc__tsan_fence_word, 0); }
 static inline void zipc__fence_release(void) { zipc__fetch_add_acq_rel_u32(&zipc__tsan_fence_word, 0); }
+static inline void zipc__signal_fence_seq_cst(void) { zipc__fence_seq_cst(); }
 #else
 static inline void zipc__fence_seq_cst(void) { atomic_thread_fence(memory_order_seq_cst); }
+/* A compiler-only barrier: the light side of an asymmetric fence pair
+ * (wait.h, zipc__asym_heavy). */
+static inline void zipc__signal_fence_seq_cst(void) { atomic_signal_fence(memory_order_seq_cst); }
 static inline void zipc__fence_acquire(void) { atomic_thread_fence(memory_order_acquire); }
 static inline void zipc__fence_release(void) { atomic_thread_fence(memory_order_release); }
 #endif

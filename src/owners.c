@@ -13,20 +13,24 @@
 
 static void init_owners(void *mem, uint64_t size, void *ctx)
 {
-    (void)ctx;
+    const uint32_t *mode = ctx;
     zipc_owners_shm *o = mem;
     o->nrows = (uint32_t)((size - ZIPC_OWNERS_HEADER) / sizeof(zipc_owner_row_shm));
+    /* Published with the entry (E1), before any handle exists. */
+    zipc__store_relaxed_u32(&o->roles, *mode & ZIPC_OWN_MODE_MASK);
 }
 
+static const uint32_t no_mode = 0;
+
 bool zipc__owners_prepare(zipc__new_entry *e, char namebuf[ZIPC_ENTRY_NAME_MAX + 1],
-                          const char *name)
+                          const char *name, const uint32_t *mode)
 {
     if (zipc__aux_name(name, ZIPC_OWNERS_SUFFIX, namebuf) != 0)
         return false;
     *e = (zipc__new_entry){.name = namebuf,
                            .size = ZIPC_OWNERS_HEADER +
                                    (uint64_t)ZIPC_OWNERS_ROWS * sizeof(zipc_owner_row_shm),
-                           .init = init_owners};
+                           .init = init_owners, .ctx = (void *)(mode ? mode : &no_mode)};
     return true;
 }
 
@@ -39,7 +43,8 @@ static zipc__owners owners_in(zipc_segment *seg, uint64_t off, uint64_t size)
     uint32_t n = h->nrows; /* read once, then checked against the entry size */
     if (n == 0 || (uint64_t)ZIPC_OWNERS_HEADER + (uint64_t)n * sizeof(zipc_owner_row_shm) != size)
         return o;
-    o.rows = (zipc_owner_row_shm *)((uint8_t *)zipc__seg_ptr(seg, off) + ZIPC_OWNERS_HEADER);
+    o.hdr = zipc__seg_ptr(seg, off);
+    o.rows = (zipc_owner_row_shm *)((uint8_t *)o.hdr + ZIPC_OWNERS_HEADER);
     o.nrows = n;
     return o;
 }
@@ -62,7 +67,7 @@ zipc__owners zipc__owners_open(zipc_segment *seg, const char *name, bool add)
          * may add it first (-EEXIST): then use theirs. */
         zipc__new_entry e;
         char buf[ZIPC_ENTRY_NAME_MAX + 1];
-        zipc__owners_prepare(&e, buf, name);
+        zipc__owners_prepare(&e, buf, name, NULL);
         r = zipc__seg_add_many(seg, &e, 1);
         if (r == 0)
             return zipc__owners_at(seg, &e);
@@ -73,12 +78,12 @@ zipc__owners zipc__owners_open(zipc_segment *seg, const char *name, bool add)
 }
 
 int zipc__tracked_add(zipc_segment *seg, zipc__new_entry *main, uint32_t nsets, bool aux,
-                      zipc_waitset_shm **ws, zipc__owners *owners)
+                      uint32_t mode, zipc_waitset_shm **ws, zipc__owners *owners)
 {
     zipc__new_entry es[3];
     char wname[ZIPC_ENTRY_NAME_MAX + 1], oname[ZIPC_ENTRY_NAME_MAX + 1];
     aux = aux && zipc__waitset_prepare(&es[0], wname, main->name, nsets) &&
-          zipc__owners_prepare(&es[1], oname, main->name);
+          zipc__owners_prepare(&es[1], oname, main->name, &mode);
     uint32_t n = aux ? 2 : 0;
     es[n] = *main;
     int r = zipc__seg_add_many(seg, es, n + 1);
@@ -140,12 +145,26 @@ static uint32_t spread_row(uint32_t i, uint32_t nrows)
     return g * OWN_SPREAD + phase[(i / groups) % OWN_SPREAD];
 }
 
+/* Is row I named as the holder of a role? Such a row is not handed out: its
+ * dead pid is what tells the next role taker that the holder is gone. (A
+ * role taken right after this check names a row its taker already owns.) */
+static bool holds_role(const zipc__owners *o, uint32_t i)
+{
+    if (!o->hdr)
+        return false;
+    uint32_t roles = zipc__load_relaxed_u32(&o->hdr->roles);
+    for (uint32_t role = ZIPC_OWN_ROLE_PRODUCER; role <= ZIPC_OWN_ROLE_CONSUMER; role++)
+        if (((roles >> ZIPC_OWN_ROLE_SHIFT(role)) & ZIPC_OWN_ROLE_MAX_ROWS) == i + 1)
+            return true;
+    return false;
+}
+
 zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid)
 {
     uint32_t groups = o->rows ? (o->nrows + OWN_SPREAD - 1) / OWN_SPREAD : 0;
     for (uint32_t k = 0; k < groups * OWN_SPREAD; k++) {
         uint32_t i = spread_row(k, o->nrows), expect = 0;
-        if (i >= o->nrows)
+        if (i >= o->nrows || holds_role(o, i))
             continue;
         /* O3 (acquire): pairs with the release in zipc__own_detach/_put: the
          * row's previous user is done with it. */
@@ -156,7 +175,7 @@ zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid)
     for (uint32_t i = 0; o->rows && i < o->nrows; i++) {
         zipc_owner_row_shm *r = &o->rows[i];
         uint32_t p = zipc__load_acquire_u32(&r->pid); /* O4 */
-        if (p == 0 || p == ZIPC_OWNER_RECOVERING || p == pid)
+        if (p == 0 || p == ZIPC_OWNER_RECOVERING || p == pid || holds_role(o, i))
             continue;
         if (zipc__load_acquire_u32(&r->state) != ZIPC_OWN_IDLE || !zipc__pid_dead(p)) /* O4 */
             continue;
@@ -256,4 +275,65 @@ uint32_t zipc__own_count_dead(const zipc__owners *o, uint32_t self)
             n++;
     }
     return n;
+}
+
+/* ---- roles of single-producer / single-consumer structures --------------- */
+
+uint32_t zipc__own_mode(const zipc__owners *o)
+{
+    return o->hdr ? zipc__load_relaxed_u32(&o->hdr->roles) & ZIPC_OWN_MODE_MASK : 0;
+}
+
+int zipc__own_role_take(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t role)
+{
+    if (!o->hdr || !row)
+        return -EPERM;
+    uint32_t me = (uint32_t)(row - o->rows) + 1, shift = ZIPC_OWN_ROLE_SHIFT(role);
+    if (me > ZIPC_OWN_ROLE_MAX_ROWS)
+        return -EPERM;
+    /* O6 (acquire): pairs with the release CAS of the previous holder's drop
+     * or of our own take: we see everything it published before giving up
+     * the role (its last slot stores are also ordered by the seq words). */
+    uint32_t roles = zipc__load_acquire_u32(&o->hdr->roles);
+    for (;;) {
+        uint32_t holder = (roles >> shift) & ZIPC_OWN_ROLE_MAX_ROWS;
+        if (holder == me)
+            return 1;
+        if (holder != 0 && holder <= o->nrows) {
+            /* O4: pairs with O3: a free row (0) was given back by its holder's
+             * detach, which drops its roles first. */
+            uint32_t p = zipc__load_acquire_u32(&o->rows[holder - 1].pid);
+            if (p == ZIPC_OWNER_RECOVERING)
+                return -EAGAIN;
+            if (p != 0 && !zipc__pid_dead(p))
+                return -EPERM;
+        }
+        uint32_t next = (roles & ~(ZIPC_OWN_ROLE_MAX_ROWS << shift)) | (me << shift);
+        /* O6 (acq_rel): release: pairs with the acquire of a later taker. */
+        if (zipc__cas_acq_rel_u32(&o->hdr->roles, &roles, next)) {
+            if (holder != 0 && holder <= o->nrows && holder != me) {
+                /* The dead holder's row may go back to the pool now. */
+                zipc_owner_row_shm *old = &o->rows[holder - 1];
+                uint32_t p = zipc__load_acquire_u32(&old->pid); /* O4 */
+                if (p != 0 && p != ZIPC_OWNER_RECOVERING &&
+                    zipc__load_relaxed_u32(&old->state) == ZIPC_OWN_IDLE && zipc__pid_dead(p))
+                    zipc__cas_release_u32(&old->pid, &p, 0); /* O3: pairs with attach */
+            }
+            return 0;
+        }
+    }
+}
+
+void zipc__own_role_drop(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t role)
+{
+    if (!o->hdr || !row)
+        return;
+    uint32_t me = (uint32_t)(row - o->rows) + 1, shift = ZIPC_OWN_ROLE_SHIFT(role);
+    uint32_t roles = zipc__load_relaxed_u32(&o->hdr->roles);
+    while (((roles >> shift) & ZIPC_OWN_ROLE_MAX_ROWS) == me) {
+        /* O6 (release): pairs with the acquire in a later zipc__own_role_take:
+         * our last counter store and slot stores are seen by the next holder. */
+        if (zipc__cas_release_u32(&o->hdr->roles, &roles, roles & ~(ZIPC_OWN_ROLE_MAX_ROWS << shift)))
+            return;
+    }
 }

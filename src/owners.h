@@ -11,7 +11,7 @@
  * | off      | size | field   | written by               | read by           | order |
  * |----------|------|---------|--------------------------|-------------------|-------|
  * | 0        | 4    | nrows   | creator (init callback)  | open (validated)  | entry publication |
- * | 4        | 4    | reserved, 0 |                      |                   |       |
+ * | 4        | 4    | roles   | creator (mode bits), role takers (CAS) | open, role takers | O6 |
  * | 8+16*r   | 4    | pid     | attach (CAS 0->pid), detach, recover | recover, attach | O3/O4 |
  * | 12+16*r  | 4    | state   | the row's process: op << 8 | phase; 0 idle | check, recover | O1/O2 |
  * | 16+16*r  | 4    | counter | the row's process: first claimed counter/index | recover | O1/O2 |
@@ -24,7 +24,13 @@
  * (O2) before reading rows, so a claim it sees is attributed. The phase then
  * moves to CLAIMED (CAS done) and COPIED (payload complete), and back to 0.
  * A row whose pid no longer exists (kill(pid, 0) == ESRCH) is frozen and
- * tells exactly what its process left half-done. */
+ * tells exactly what its process left half-done.
+ *
+ * roles (0 for everything but single-producer / single-consumer queues):
+ * bits 0-7 the mode, fixed by the creator (ZIPC_OWN_MODE_*); bits 8-19 and
+ * 20-31 the holder of the producer / consumer role, as its row index + 1
+ * (0: nobody). A row named there is not handed out by attach, so a holder's
+ * row keeps its dead pid until the role is taken over. */
 #ifndef ZIPC_OWNERS_H
 #define ZIPC_OWNERS_H
 
@@ -65,22 +71,33 @@ typedef struct zipc_owner_row_shm {
 
 typedef struct zipc_owners_shm {
     uint32_t nrows;
-    uint32_t reserved;
+    zipc_atomic_u32 roles;
     /* zipc_owner_row_shm rows[nrows] follow */
 } zipc_owners_shm;
 
 #define ZIPC_OWNERS_HEADER 8u
 static_assert(sizeof(zipc_owners_shm) == ZIPC_OWNERS_HEADER, "owners header is 8 bytes");
 static_assert(offsetof(zipc_owners_shm, nrows) == 0, "nrows @0");
-static_assert(offsetof(zipc_owners_shm, reserved) == 4, "reserved @4");
+static_assert(offsetof(zipc_owners_shm, roles) == 4, "roles @4");
 static_assert(sizeof(zipc_owner_row_shm) == 16, "owner row is 16 bytes");
 static_assert(offsetof(zipc_owner_row_shm, pid) == 0, "pid @0");
 static_assert(offsetof(zipc_owner_row_shm, state) == 4, "state @4");
 static_assert(offsetof(zipc_owner_row_shm, counter) == 8, "counter @8");
 static_assert(offsetof(zipc_owner_row_shm, count) == 12, "count @12");
 
+/* Mode bits of roles (bits 0-7). */
+#define ZIPC_OWN_MODE_SP 0x1u /* one producer handle at a time */
+#define ZIPC_OWN_MODE_SC 0x2u /* one consumer handle at a time */
+#define ZIPC_OWN_MODE_MASK 0xffu
+/* Roles: the holder field of role R is bits [8 + 12 R, 20 + 12 R). */
+#define ZIPC_OWN_ROLE_PRODUCER 0u
+#define ZIPC_OWN_ROLE_CONSUMER 1u
+#define ZIPC_OWN_ROLE_SHIFT(role) (8u + 12u * (role))
+#define ZIPC_OWN_ROLE_MAX_ROWS 4095u /* rows beyond cannot hold a role */
+
 /* A validated owner table in this mapping. */
 typedef struct zipc__owners {
+    zipc_owners_shm *hdr;     /* NULL when rows is NULL */
     zipc_owner_row_shm *rows; /* NULL: the structure has no usable table */
     uint32_t nrows;
 } zipc__owners;
@@ -124,8 +141,10 @@ struct zipc__new_entry;
 struct zipc_segment;
 
 /* Fill E so that zipc__seg_add_many() creates NAME "_own" (list it before the
- * structure). False when the name does not fit: create without. */
-bool zipc__owners_prepare(struct zipc__new_entry *e, char namebuf[32], const char *name);
+ * structure), its roles word holding *MODE (ZIPC_OWN_MODE_*; MODE must stay
+ * valid until the add). False when the name does not fit: create without. */
+bool zipc__owners_prepare(struct zipc__new_entry *e, char namebuf[32], const char *name,
+                          const uint32_t *mode);
 /* After zipc__seg_add_many: the table in this mapping. */
 zipc__owners zipc__owners_at(struct zipc_segment *seg, const struct zipc__new_entry *e);
 /* On open: the table of NAME, adding it if missing and ADD is set (writable
@@ -135,10 +154,11 @@ zipc__owners zipc__owners_open(struct zipc_segment *seg, const char *name, bool 
 /* A tracked structure (queue, stack) has two auxiliary entries, "<name>_wait"
  * (NSETS waitsets) and "<name>_own". Create: add them with the structure's own
  * entry MAIN in one table transaction, listed before it, unless AUX is false
- * or the name leaves no room for the suffixes. Returns zipc__seg_add_many's
- * code; *ws / *owners are NULL / empty when created without. */
+ * or the name leaves no room for the suffixes; "_own" gets MODE (see roles).
+ * Returns zipc__seg_add_many's code; *ws / *owners are NULL / empty when
+ * created without. */
 int zipc__tracked_add(struct zipc_segment *seg, struct zipc__new_entry *main, uint32_t nsets,
-                      bool aux, zipc_waitset_shm **ws, zipc__owners *owners);
+                      bool aux, uint32_t mode, zipc_waitset_shm **ws, zipc__owners *owners);
 /* Open: find them, adding missing ones (made by another implementation) when
  * ADD is set and the segment is writable. */
 void zipc__tracked_open(struct zipc_segment *seg, const char *name, uint32_t nsets, bool add,
@@ -151,6 +171,19 @@ void zipc__own_detach(zipc_owner_row_shm *r);
 /* Mark the row's claim ABANDONED (it stays for recovery) and take a fresh row
  * for PID; returns the new row, or NULL. */
 zipc_owner_row_shm *zipc__own_abandon(const zipc__owners *o, zipc_owner_row_shm *r, uint32_t pid);
+
+/* The mode bits of the table (0 without a table). Fixed by the creator:
+ * read once at open. */
+uint32_t zipc__own_mode(const zipc__owners *o);
+/* Make ROW (this handle's row) the holder of ROLE. Returns 1 when ROW
+ * already held it, 0 when it took a free role or one whose holder is gone
+ * (its row's process is dead, the row is free, or the index is out of
+ * range: the caller must then find where the previous holder stopped),
+ * -EPERM when a live row holds it or ROW cannot hold roles (NULL, index too
+ * large), -EAGAIN when the holder's row is being recovered right now. */
+int zipc__own_role_take(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t role);
+/* Give ROLE up if ROW holds it. */
+void zipc__own_role_drop(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t role);
 
 /* True when PID provably no longer exists (kill(pid, 0) fails with ESRCH). */
 bool zipc__pid_dead(uint32_t pid);

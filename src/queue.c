@@ -41,6 +41,18 @@ struct zipc_queue {
      * exact: a stale one costs a failed CAS or a reload of the counter, never
      * a wrong answer (see is_full / is_empty). */
     uint32_t push_hint, pop_hint;
+    /* Single-producer / single-consumer queues (docs/queue.md): the mode
+     * read once at open, and the roles this handle holds. A holder keeps the
+     * real counter here and stores it to the header only every
+     * ZIPC_QUEUE_LAZY_STRIDE operations (sp_pub / sc_pub: the value last
+     * stored), so the header line is not moved between the two sides on
+     * every element. */
+    uint32_t mode;             /* ZIPC_OWN_MODE_* */
+    bool sp, sc;               /* holds the producer / consumer role */
+    bool light;                /* this process takes the light side of asymmetric fences */
+    uint32_t sp_tail, sp_pub;
+    uint32_t sp_limit; /* with a single consumer too: slots before it are known free */
+    uint32_t sc_head, sc_pub;
 };
 
 /* ---- create / open ------------------------------------------------------- */
@@ -80,6 +92,7 @@ static int make_handle(zipc_segment *seg, uint64_t off, uint32_t cap, uint32_t e
         q->row = zipc__own_attach(&q->owners, q->pid);
     if (!q->row)
         q->row = &q->untracked;
+    q->mode = zipc__own_mode(&q->owners) & (ZIPC_OWN_MODE_SP | ZIPC_OWN_MODE_SC);
     *out = q;
     return 0;
 }
@@ -99,12 +112,20 @@ static uint32_t round_up_pow2(uint32_t v)
 int zipc_queue_create_ex(zipc_segment *seg, const char *name, size_t elem_size,
                          uint32_t capacity, uint32_t flags, zipc_queue **out)
 {
+    const uint32_t single = ZIPC_QUEUE_SINGLE_PRODUCER | ZIPC_QUEUE_SINGLE_CONSUMER;
     if (!seg || !out || elem_size == 0 || elem_size > UINT32_MAX || capacity == 0 ||
-        capacity > (UINT32_C(1) << 31) || (flags & ~ZIPC_QUEUE_NO_AUX))
+        capacity > (UINT32_C(1) << 31) || (flags & ~(ZIPC_QUEUE_NO_AUX | single)) ||
+        ((flags & single) && (flags & ZIPC_QUEUE_NO_AUX)))
         return -EINVAL;
     int r = zipc__check_entry_name(name);
     if (r)
         return r;
+    /* The roles live in "<name>_own": a single-* queue needs room for it. */
+    char aux[ZIPC_ENTRY_NAME_MAX + 1];
+    if ((flags & single) && zipc__aux_name(name, ZIPC_OWNERS_SUFFIX, aux) != 0)
+        return -EINVAL;
+    uint32_t mode = ((flags & ZIPC_QUEUE_SINGLE_PRODUCER) ? ZIPC_OWN_MODE_SP : 0) |
+                    ((flags & ZIPC_QUEUE_SINGLE_CONSUMER) ? ZIPC_OWN_MODE_SC : 0);
     struct init_ctx c = {round_up_pow2(capacity), (uint32_t)elem_size};
     /* With its auxiliary entries listed first: whoever sees the queue also
      * sees them; all appear at once or not at all. */
@@ -112,7 +133,7 @@ int zipc_queue_create_ex(zipc_segment *seg, const char *name, size_t elem_size,
                          .init = init_queue, .ctx = &c};
     zipc_waitset_shm *ws;
     zipc__owners owners;
-    r = zipc__tracked_add(seg, &e, WS_COUNT, !(flags & ZIPC_QUEUE_NO_AUX), &ws, &owners);
+    r = zipc__tracked_add(seg, &e, WS_COUNT, !(flags & ZIPC_QUEUE_NO_AUX), mode, &ws, &owners);
     if (r)
         return r;
     return make_handle(seg, e.offset, c.capacity, c.elem_size, ws, owners, out);
@@ -152,13 +173,25 @@ int zipc_queue_open(zipc_segment *seg, const char *name, size_t elem_size, zipc_
     return zipc_queue_open_ex(seg, name, elem_size, 0, out);
 }
 
+static void drop_roles(zipc_queue *q);
+
 void zipc_queue_close(zipc_queue *q)
 {
     if (!q)
         return;
+    drop_roles(q);
     if (q->row != &q->untracked)
         zipc__own_detach(q->row);
     free(q);
+}
+
+uint32_t zipc_queue_flags(const zipc_queue *q)
+{
+    if (!q)
+        return 0;
+    return ((q->mode & ZIPC_OWN_MODE_SP) ? ZIPC_QUEUE_SINGLE_PRODUCER : 0) |
+           ((q->mode & ZIPC_OWN_MODE_SC) ? ZIPC_QUEUE_SINGLE_CONSUMER : 0) |
+           (q->ws ? 0 : ZIPC_QUEUE_NO_AUX);
 }
 
 /* ---- the core: claim, copy, publish ------------------------------------- */
@@ -368,15 +401,248 @@ QUEUE_HOT int pop_core(zipc_queue *q, uint8_t *elems, uint32_t n, uint32_t es)
     return wake ? wake_then(&q->ws[WS_NOT_FULL], m) : (int)m;
 }
 
+/* ---- single producer / single consumer (docs/queue.md) -------------------- */
+
+/* The role holder publishes with a plain release store and then reads the
+ * sleeper count: a store->load pair (N4), which needs a full fence unless
+ * the sleepers take the heavy side (W4 in the wait layer) and this process
+ * is registered for it. Returns whether somebody sleeps on SET. */
+QUEUE_HOT bool want_wake_after_store(zipc_queue *q, uint32_t set)
+{
+    if (!q->ws)
+        return false;
+    if (q->light)
+        zipc__signal_fence_seq_cst(); /* N4 (light): pairs with W4 (membarrier) */
+    else
+        zipc__fence_seq_cst(); /* N4: pairs with W1 */
+    return zipc__load_relaxed_u32(&q->ws[set].waiters) != 0;
+}
+
+static int take_role(zipc_queue *q, bool producer);
+
+/* The producer role: no claim at all. The slot at the real tail t is free
+ * when its seq word says t (A1, as in claim_push); we write it and publish
+ * it (R1). Nobody else writes slots at or after t, so nothing is ever
+ * claimed and a crash leaves nothing half-made. */
+static __attribute__((noinline)) int sp_stalled(zipc_queue *q, uint32_t t, uint32_t s)
+{
+    /* Full: publish the real tail (size() is exact at rest). Any other value
+     * cannot happen with one producer: corrupt. */
+    if (!is_full(q, (int32_t)(s - t)))
+        return -EBADMSG;
+    if (q->sp_pub != t) {
+        /* T1 (release): pairs with T2 in take_role (a later holder). */
+        zipc__store_release_u32(&q->shm->tail, t);
+        q->sp_pub = t;
+    }
+    return -EAGAIN;
+}
+
+QUEUE_HOT int sp_push(zipc_queue *q, const uint8_t *elems, uint32_t n, uint32_t es)
+{
+    if (__builtin_expect(!q->sp, 0)) {
+        int r = take_role(q, true);
+        if (r)
+            return r;
+    }
+    uint32_t t = q->sp_tail, m = 0, s = 0;
+    /* With a single consumer, head is stored only after the slots before it
+     * were released (H1 after R2): slots before head + capacity are free
+     * without reading their seq words, which the consumer keeps writing and
+     * which would therefore cost a cache miss per push. */
+    uint32_t room = (q->mode & ZIPC_OWN_MODE_SC) ? q->sp_limit - t : 0;
+    if (room > q->capacity)
+        room = 0; /* t passed the limit (a batch past a stale limit): check seq */
+    if (room < n && (q->mode & ZIPC_OWN_MODE_SC)) {
+        /* A3 (acquire): pairs with H1 of the consumer: its reads of every
+         * slot before head are done. */
+        q->sp_limit = zipc__load_acquire_u32(&q->shm->head) + q->capacity;
+        room = q->sp_limit - t;
+        if (room > q->capacity)
+            room = 0;
+    }
+    if (room) {
+        m = room < n ? room : n;
+    } else {
+        for (; m < n; m++) {
+            /* A1: pairs with R2 of the consumer that released the slot. */
+            s = zipc__load_acquire_u32(&q->seq[(t + m) & q->mask]);
+            if (s != t + m)
+                break;
+        }
+        if (m == 0)
+            return sp_stalled(q, t, s);
+    }
+    for (uint32_t j = 0; j < m; j++)
+        memcpy(slot_data(q, t + j, es), elems + (size_t)j * es, es);
+    ZIPC_CRASH_POINT(220); /* written, not published */
+    for (uint32_t j = 0; j < m; j++)
+        /* R1: pairs with A2 of the consumer: bytes before seq. */
+        zipc__store_release_u32(&q->seq[(t + j) & q->mask], t + j + 1);
+    ZIPC_CRASH_POINT(221); /* published, tail not stored */
+    t += m;
+    q->sp_tail = t;
+    if (t - q->sp_pub >= ZIPC_QUEUE_LAZY_STRIDE) {
+        zipc__store_release_u32(&q->shm->tail, t); /* T1 */
+        q->sp_pub = t;
+    }
+    return want_wake_after_store(q, WS_NOT_EMPTY) ? wake_then(&q->ws[WS_NOT_EMPTY], m) : (int)m;
+}
+
+/* The consumer role. At the real head h, seq == h + 1 is an element (A2);
+ * seq == h + cap or h + cap + 1 is a slot that zipc_queue_recover skipped for
+ * a dead multi-handle producer (it moved head past it first): go on from the
+ * header's head. */
+static __attribute__((noinline)) int sc_stalled(zipc_queue *q, uint32_t h, uint32_t s)
+{
+    int32_t d = (int32_t)(s - (h + 1));
+    if (d == (int32_t)q->capacity - 1 || d == (int32_t)q->capacity) {
+        /* O2 (acquire): pairs with the recoverer's head CAS; the seq word
+         * we read was stored after it. */
+        uint32_t real = zipc__load_acquire_u32(&q->shm->head);
+        if ((int32_t)(real - h) <= 0)
+            return -EBADMSG;
+        q->sc_head = q->sc_pub = real;
+        return 1; /* retry */
+    }
+    if (!is_empty(q, d))
+        return -EBADMSG;
+    if (q->sc_pub != h) {
+        /* H1 (release): pairs with the recoverer's head CAS (its "consumers
+         * have reached this slot") and with H2 in take_role. */
+        zipc__store_release_u32(&q->shm->head, h);
+        q->sc_pub = h;
+    }
+    return -EAGAIN;
+}
+
+QUEUE_HOT int sc_pop(zipc_queue *q, uint8_t *elems, uint32_t n, uint32_t es)
+{
+    if (__builtin_expect(!q->sc, 0)) {
+        int r = take_role(q, false);
+        if (r)
+            return r;
+    }
+    for (;;) {
+        uint32_t h = q->sc_head, m = 0, s = 0;
+        /* Ask for the slot's bytes together with its seq word: a consumer
+         * polling an empty queue then takes both misses at once when the
+         * element arrives, not one after the other. */
+        zipc__prefetch_for_read(slot_data(q, h, es));
+        for (; m < n; m++) {
+            /* A2: pairs with R1 of the producer: the bytes are visible. */
+            s = zipc__load_acquire_u32(&q->seq[(h + m) & q->mask]);
+            if (s != h + m + 1)
+                break;
+        }
+        if (m == 0) {
+            int r = sc_stalled(q, h, s);
+            if (r == 1)
+                continue;
+            return r;
+        }
+        for (uint32_t j = 0; j < m; j++)
+            memcpy(elems + (size_t)j * es, slot_data(q, h + j, es), es);
+        ZIPC_CRASH_POINT(230); /* copied, not released */
+        for (uint32_t j = 0; j < m; j++)
+            /* R2: pairs with A1 of the producer: our reads before reuse. */
+            zipc__store_release_u32(&q->seq[(h + j) & q->mask], h + j + q->capacity);
+        ZIPC_CRASH_POINT(231); /* released, head not stored */
+        h += m;
+        q->sc_head = h;
+        if (h - q->sc_pub >= ZIPC_QUEUE_LAZY_STRIDE) {
+            zipc__store_release_u32(&q->shm->head, h); /* H1 */
+            q->sc_pub = h;
+        }
+        return want_wake_after_store(q, WS_NOT_FULL) ? wake_then(&q->ws[WS_NOT_FULL], m)
+                                                     : (int)m;
+    }
+}
+
+/* Where the previous holder of a role stopped: from the header's counter
+ * (stored at most ZIPC_QUEUE_LAZY_STRIDE - 1 operations, plus one batch,
+ * behind), step over the slots it had finished: for the producer, slots
+ * published (seq == c + 1) or already consumed (c + cap); for the consumer,
+ * slots released (c + cap) or released and filled again (c + cap + 1). The
+ * walk is bounded, so a corrupt segment costs a wrong start (whose slots
+ * then report -EBADMSG), never a hang. */
+static uint32_t find_end(zipc_queue *q, zipc_atomic_u32 *counter, uint32_t d1, uint32_t d2)
+{
+    /* T2 / H2 (acquire): pairs with T1 / H1 of the previous holder. */
+    uint32_t c = zipc__load_acquire_u32(counter);
+    uint64_t limit = 2ull * q->capacity + ZIPC_QUEUE_LAZY_STRIDE;
+    for (uint64_t i = 0; i < limit; i++, c++) {
+        /* A1 / A2: pairs with the R1 / R2 store that finished the slot. */
+        uint32_t d = zipc__load_acquire_u32(&q->seq[c & q->mask]) - c;
+        if (d != d1 && d != d2)
+            break;
+    }
+    return c;
+}
+
+static __attribute__((noinline)) int take_role(zipc_queue *q, bool producer)
+{
+    zipc_owner_row_shm *row = q->row == &q->untracked ? NULL : q->row;
+    int r = zipc__own_role_take(&q->owners, row,
+                                producer ? ZIPC_OWN_ROLE_PRODUCER : ZIPC_OWN_ROLE_CONSUMER);
+    if (r < 0)
+        return r;
+    q->light = zipc__asym_register();
+    if (producer) {
+        q->sp_pub = zipc__load_relaxed_u32(&q->shm->tail);
+        q->sp_tail = find_end(q, &q->shm->tail, 1, q->capacity);
+        q->sp = true;
+    } else {
+        q->sc_pub = zipc__load_relaxed_u32(&q->shm->head);
+        q->sc_head = find_end(q, &q->shm->head, q->capacity, q->capacity + 1);
+        q->sc = true;
+    }
+    return 0;
+}
+
+static void drop_roles(zipc_queue *q)
+{
+    if (q->sp) {
+        zipc__store_release_u32(&q->shm->tail, q->sp_tail); /* T1 */
+        zipc__own_role_drop(&q->owners, q->row, ZIPC_OWN_ROLE_PRODUCER);
+        q->sp = false;
+    }
+    if (q->sc) {
+        /* Forward only: zipc_queue_recover may have moved head past a slot a
+         * dead producer never filled, right where we stopped. */
+        uint32_t h = zipc__load_relaxed_u32(&q->shm->head);
+        while ((int32_t)(q->sc_head - h) > 0 &&
+               !zipc__cas_release_u32(&q->shm->head, &h, q->sc_head)) /* H1 */
+            ;
+        zipc__own_role_drop(&q->owners, q->row, ZIPC_OWN_ROLE_CONSUMER);
+        q->sc = false;
+    }
+}
+
+/* Every push and pop goes through these: the mode is a handle-local copy. */
+QUEUE_HOT int push_any(zipc_queue *q, const uint8_t *elems, uint32_t n, uint32_t es)
+{
+    if (q->mode & ZIPC_OWN_MODE_SP)
+        return sp_push(q, elems, n, es);
+    return push_core(q, elems, n, es);
+}
+
+QUEUE_HOT int pop_any(zipc_queue *q, uint8_t *elems, uint32_t n, uint32_t es)
+{
+    if (q->mode & ZIPC_OWN_MODE_SC)
+        return sc_pop(q, elems, n, es);
+    return pop_core(q, elems, n, es);
+}
+
 /* Batches and the blocking calls (not inlined there). */
 static int push_n(zipc_queue *q, const uint8_t *elems, uint32_t n)
 {
-    return push_core(q, elems, n, q->elem_size);
+    return push_any(q, elems, n, q->elem_size);
 }
 
 static int pop_n(zipc_queue *q, uint8_t *elems, uint32_t n)
 {
-    return pop_core(q, elems, n, q->elem_size);
+    return pop_any(q, elems, n, q->elem_size);
 }
 
 static int check_args(zipc_queue *q, const void *p)
@@ -392,9 +658,9 @@ int zipc_queue_try_push(zipc_queue *q, const void *elem)
     if (r)
         return r;
     switch (q->elem_size) {
-    case 8: r = push_core(q, elem, 1, 8); break;
-    case 4: r = push_core(q, elem, 1, 4); break;
-    case 16: r = push_core(q, elem, 1, 16); break;
+    case 8: r = push_any(q, elem, 1, 8); break;
+    case 4: r = push_any(q, elem, 1, 4); break;
+    case 16: r = push_any(q, elem, 1, 16); break;
     default: r = push_n(q, elem, 1); break;
     }
     return r < 0 ? r : 0;
@@ -406,9 +672,9 @@ int zipc_queue_try_pop(zipc_queue *q, void *elem)
     if (r)
         return r;
     switch (q->elem_size) {
-    case 8: r = pop_core(q, elem, 1, 8); break;
-    case 4: r = pop_core(q, elem, 1, 4); break;
-    case 16: r = pop_core(q, elem, 1, 16); break;
+    case 8: r = pop_any(q, elem, 1, 8); break;
+    case 4: r = pop_any(q, elem, 1, 4); break;
+    case 16: r = pop_any(q, elem, 1, 16); break;
     default: r = pop_n(q, elem, 1); break;
     }
     return r < 0 ? r : 0;
@@ -504,7 +770,9 @@ static int blocking(zipc_queue *q, void *elems, uint32_t n, bool push, int64_t t
         return r;
     c.ws = q->ws ? &q->ws[push ? WS_NOT_FULL : WS_NOT_EMPTY] : NULL;
     zipc__deadline_init(&c.deadline, timeout_ns);
-    return zipc__wait_until(c.ws, try_cb, &c, timeout_ns);
+    /* Wakers on a single side use the light fence (want_wake_after_store). */
+    bool heavy = (q->mode & (push ? ZIPC_OWN_MODE_SC : ZIPC_OWN_MODE_SP)) != 0;
+    return zipc__wait_until_ex(c.ws, try_cb, &c, timeout_ns, heavy);
 }
 
 int zipc_queue_push(zipc_queue *q, const void *elem, int64_t timeout_ns)

@@ -83,7 +83,7 @@ int zipc_stack_create_ex(zipc_segment *seg, const char *name, size_t elem_size,
                          .init = init_stack, .ctx = &c};
     zipc_waitset_shm *ws;
     zipc__owners owners;
-    r = zipc__tracked_add(seg, &e, WS_COUNT, !(flags & ZIPC_STACK_NO_AUX), &ws, &owners);
+    r = zipc__tracked_add(seg, &e, WS_COUNT, !(flags & ZIPC_STACK_NO_AUX), 0, &ws, &owners);
     if (r)
         return r;
     return make_handle(seg, e.offset, c.capacity, c.elem_size, ws, owners, out);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -156,7 +157,39 @@ void zipc__waitset_wake(zipc_waitset_shm *ws, int32_t n)
     s->last_call_ns = now;
 }
 
+/* ---- asymmetric fences ---------------------------------------------------- */
+
+static zipc_atomic_u32 asym_registered_pid; /* pid that registered; after fork() a child registers anew */
+
+bool zipc__asym_register(void)
+{
+#ifdef ZIPC_TSAN
+    return false; /* TSan does not know membarrier: wakers fence instead */
+#else
+    uint32_t pid = (uint32_t)getpid();
+    if (zipc__load_relaxed_u32(&asym_registered_pid) == pid)
+        return true;
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) != 0)
+        return false;
+    zipc__store_relaxed_u32(&asym_registered_pid, pid);
+    return true;
+#endif
+}
+
+int zipc__asym_heavy(void)
+{
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0)
+        return -errno;
+    return 0;
+}
+
 int zipc__wait_until(zipc_waitset_shm *ws, zipc__try_fn try_op, void *ctx, int64_t timeout_ns)
+{
+    return zipc__wait_until_ex(ws, try_op, ctx, timeout_ns, false);
+}
+
+int zipc__wait_until_ex(zipc_waitset_shm *ws, zipc__try_fn try_op, void *ctx,
+                        int64_t timeout_ns, bool heavy)
 {
     int r;
     /* The deadline counts from the call, not from the end of the spin: a
@@ -190,6 +223,10 @@ int zipc__wait_until(zipc_waitset_shm *ws, zipc__try_fn try_op, void *ctx, int64
             zipc__fence_seq_cst();
             /* W2: pairs with N2: a bump after this load makes the futex fail. */
             key = zipc__load_acquire_u32(&ws->seq);
+            /* W4: pairs with the light side of registered wakers (see
+             * zipc__asym_register): after W1, before the re-check. */
+            if (heavy)
+                zipc__asym_heavy();
         }
         r = try_op(ctx);
         int w = (r == -EAGAIN) ? zipc__futex_wait(word, key, &d) : 0;

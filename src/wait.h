@@ -107,6 +107,30 @@ extern zipc_atomic_u64 zipc__test_waitset_wake_calls;
 typedef int (*zipc__try_fn)(void *ctx);
 int zipc__wait_until(zipc_waitset_shm *ws, zipc__try_fn try_op, void *ctx, int64_t timeout_ns);
 
+/* ---- asymmetric fences (membarrier) ------------------------------------ *
+ * A waker that changes state with a plain store and then reads `waiters`
+ * needs a store->load fence between the two (N1) to pair with the waiter's
+ * W1. A waker on every operation of a hot path (a queue's single producer)
+ * can instead rely on the waiter: once the waker's process has registered
+ * (zipc__asym_register), the waker needs only a compiler barrier
+ * (zipc__signal_fence_seq_cst) and the waiter, after W1 and before its
+ * re-check, calls zipc__asym_heavy(), which makes every CPU running a
+ * registered process execute a full barrier (membarrier(2),
+ * MEMBARRIER_CMD_GLOBAL_EXPEDITED). Either the waker's store was before that
+ * barrier (the re-check sees it) or its load of `waiters` after (it sees W1).
+ * Registration is per process and refused where the kernel lacks the
+ * command (and always in ThreadSanitizer builds): the waker then fences. */
+
+/* Register this process (once per pid); true when registered. */
+bool zipc__asym_register(void);
+/* The heavy side. Returns 0, or -errno when the kernel refused: then the
+ * caller may miss a registered waker's store until its next sleep slice. */
+int zipc__asym_heavy(void);
+/* zipc__wait_until whose waiter calls zipc__asym_heavy() after W1 when
+ * HEAVY is set (the wakers of WS use the light side). */
+int zipc__wait_until_ex(zipc_waitset_shm *ws, zipc__try_fn try_op, void *ctx,
+                        int64_t timeout_ns, bool heavy);
+
 /* ---- auxiliary waitset entries (waitset.c) ----------------------------- */
 
 /* A structure NAME keeps its waitsets in the entry NAME "_wait": N

@@ -8,7 +8,8 @@
  *   queue_ab tp    1P/1C throughput: median over chunks of 4096 messages
  *                  (chunks disturbed by other work are the slow tail)
  * Prints A, B and B/A per round, then the median B/A. N and REPS from the
- * environment. Development tool: used to decide what stays in the fast path
+ * environment; QFLAGS (default 0) are the ZIPC_QUEUE_* creation flags of both
+ * (6: single producer and single consumer). Development tool: used to decide what stays in the fast path
  * (docs/queue.md "Speed"). */
 #include "../bench_mechs.h"
 
@@ -18,12 +19,16 @@ void zv_queue_close(zipc_queue *);
 int zv_queue_try_push(zipc_queue *, const void *);
 int zv_queue_try_pop(zipc_queue *, void *);
 
+static uint32_t qflags(void) { return (uint32_t)bench_env_u64("QFLAGS", 0); }
+
+static int a_setup(bench_run *r) { return q_setup_flags(r, qflags()); }
+
 static int v_setup(bench_run *r)
 {
     int rc = seg_create(r, 2 * (16 + 12 * BENCH_CAPACITY + 4096));
     for (int ch = 0; !rc && ch < r->nchan; ch++) {
         zipc_queue *q;
-        rc = zv_queue_create_ex(r->seg, q_name(ch), 8, BENCH_CAPACITY, 0, &q);
+        rc = zv_queue_create_ex(r->seg, q_name(ch), 8, BENCH_CAPACITY, qflags(), &q);
         if (!rc)
             zv_queue_close(q);
     }
@@ -59,7 +64,7 @@ static int v_recv(bench_run *r, int ch, uint64_t *v, unsigned n)
     return rc == 0 ? 1 : rc == -EAGAIN ? 0 : rc;
 }
 
-static const mech mech_a = { "A", "A", BM_MPMC, 1, q_setup, q_attach, q_send, q_recv,
+static const mech mech_a = { "A", "A", BM_MPMC, 1, a_setup, q_attach, q_send, q_recv,
                              q_detach, seg_destroy };
 static const mech mech_b = { "B", "B", BM_MPMC, 1, v_setup, v_attach, v_send, v_recv,
                              v_detach, seg_destroy };

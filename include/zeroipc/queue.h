@@ -37,6 +37,35 @@ typedef struct zipc_queue zipc_queue;
 
 /* Flags of zipc_queue_create_ex / zipc_queue_open_ex. */
 #define ZIPC_QUEUE_NO_AUX 0x1u /* create: add no "_wait"/"_own" entries; open: add none if missing */
+/* Create only (fixed for the queue's life, recorded in "<name>_own"; not
+ * with ZIPC_QUEUE_NO_AUX): one handle at a time pushes / pops. */
+#define ZIPC_QUEUE_SINGLE_PRODUCER 0x2u
+#define ZIPC_QUEUE_SINGLE_CONSUMER 0x4u
+
+/* Single-producer / single-consumer queues (docs/queue.md "Single producer,
+ * single consumer"). The byte format is unchanged; what changes is who may
+ * touch it. On a ZIPC_QUEUE_SINGLE_PRODUCER queue the first push through a
+ * handle makes that handle THE producer until it is closed or its process
+ * dies; a push through any other handle meanwhile returns -EPERM. The role
+ * is taken over from a dead holder by the next handle that pushes. The
+ * producer then claims no slot with a CAS: it writes the slot and publishes
+ * its sequence word, and stores `tail` only every ZIPC_QUEUE_LAZY_STRIDE
+ * pushes, when it finds the queue full, and at close. Likewise for pops on
+ * a ZIPC_QUEUE_SINGLE_CONSUMER queue and `head`. Each side may be single
+ * or not independently; the other side keeps the multi-handle protocol.
+ *
+ * Consequences:
+ *  - zipc_queue_size_approx can lag by up to ZIPC_QUEUE_LAZY_STRIDE - 1
+ *    elements per single side while its holder is between calls.
+ *  - A single producer killed mid-push leaves nothing half-made: the element
+ *    it was writing was never published. A single consumer killed mid-pop
+ *    leaves its element in the queue for the next consumer (a batch pop
+ *    killed while releasing loses the part already released). No recovery
+ *    call is needed: the next holder finds the real tail / head itself.
+ *  - Other ZeroIPC implementations do not know these flags: a queue created
+ *    with them must not be pushed (SINGLE_PRODUCER) / popped
+ *    (SINGLE_CONSUMER) by them. Their pops / pushes on the other side work. */
+#define ZIPC_QUEUE_LAZY_STRIDE 32u
 
 /* Create the Queue NAME of CAPACITY elements of ELEM_SIZE bytes (capacity is
  * rounded up to a power of two, and to at least 2: with one slot Vyukov's
@@ -46,7 +75,8 @@ typedef struct zipc_queue zipc_queue;
  * -ENAMETOOLONG, -EEXIST, -ENOSPC, -EROFS, -EBADMSG, -ENOMEM. */
 ZIPC_API int zipc_queue_create(zipc_segment *seg, const char *name, size_t elem_size,
                                uint32_t capacity, zipc_queue **out);
-/* zipc_queue_create with ZIPC_QUEUE_* flags (-EINVAL for unknown flags). */
+/* zipc_queue_create with ZIPC_QUEUE_* flags (-EINVAL for unknown flags, or
+ * a SINGLE_* flag with NO_AUX or with a name too long for the "_own" entry). */
 ZIPC_API int zipc_queue_create_ex(zipc_segment *seg, const char *name, size_t elem_size,
                                   uint32_t capacity, uint32_t flags, zipc_queue **out);
 
@@ -58,17 +88,23 @@ ZIPC_API int zipc_queue_create_ex(zipc_segment *seg, const char *name, size_t el
  * -ENOMEM. */
 ZIPC_API int zipc_queue_open(zipc_segment *seg, const char *name, size_t elem_size,
                              zipc_queue **out);
-/* zipc_queue_open with ZIPC_QUEUE_* flags (-EINVAL for unknown flags). */
+/* zipc_queue_open with ZIPC_QUEUE_* flags: only ZIPC_QUEUE_NO_AUX (-EINVAL
+ * otherwise). A single-producer / single-consumer queue is recognised from
+ * its "_own" entry. */
 ZIPC_API int zipc_queue_open_ex(zipc_segment *seg, const char *name, size_t elem_size,
                                 uint32_t flags, zipc_queue **out);
 
-/* Free the handle (the queue stays). NULL is ignored. */
+/* Free the handle (the queue stays). NULL is ignored. A handle holding the
+ * producer / consumer role of a single-* queue stores the exact tail / head
+ * and gives the role up. */
 ZIPC_API void zipc_queue_close(zipc_queue *q);
 
 /* Copy ELEM in at the tail. Returns 0, -EAGAIN (full, or the slot is still
  * being read by a consumer), -EINVAL (NULL), -EROFS (read-only segment),
  * -EBADMSG (corrupt: a slot's sequence number is ahead of a tail that does
- * not move). */
+ * not move), -EPERM (a single-producer queue whose producer is another live
+ * handle, or this handle has no owner row to hold the role with).
+ * Pops likewise, with -EPERM for a single-consumer queue. */
 ZIPC_API int zipc_queue_try_push(zipc_queue *q, const void *elem);
 /* Copy the head element out to ELEM. Returns 0, -EAGAIN (empty, or the next
  * element is still being written by a producer), -EINVAL, -EROFS, -EBADMSG
@@ -104,6 +140,9 @@ ZIPC_API bool zipc_queue_full_approx(const zipc_queue *q);
 /* Slots (a power of two) and element size, from the handle's validated copies. */
 ZIPC_API uint32_t zipc_queue_capacity(const zipc_queue *q);
 ZIPC_API size_t zipc_queue_elem_size(const zipc_queue *q);
+/* The queue's ZIPC_QUEUE_SINGLE_* flags, plus ZIPC_QUEUE_NO_AUX when it has
+ * no waitsets. 0 for NULL. */
+ZIPC_API uint32_t zipc_queue_flags(const zipc_queue *q);
 
 /* ---- crash detection and recovery (docs/queue.md "Crash recovery") ------ */
 
