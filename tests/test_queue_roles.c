@@ -244,9 +244,12 @@ ZTEST(queue_roles_single_flags_keep_the_layout_and_record_the_mode_in_the_own_en
     ZT_EQ(raw->elem_size, 8);
     for (uint32_t i = 0; i < 8; i++)
         ZT_EQ(rq_seq(raw)[i], i); /* Vyukov's initial state, as for any queue */
+    ZT_EQ(zipc_queue_flags(q), SPSC);
+    ZT_EQ(zipc_queue_flags(NULL), 0);
     /* Opened plainly (or NO_AUX: the entries exist), the queue is still single. */
     ZT_OK(zipc_queue_open_ex(seg, "q", 8, ZIPC_QUEUE_NO_AUX, &o));
     ZT_EQ(zipc_queue_capacity(o), 8);
+    ZT_EQ(zipc_queue_flags(o), SPSC);
     push_u64(q, 1);
     ZT_ERR(zipc_queue_try_push(o, &(uint64_t){2}), -EPERM);
     zipc_queue_close(o);
@@ -260,6 +263,15 @@ ZTEST(queue_roles_single_flags_keep_the_layout_and_record_the_mode_in_the_own_en
     ZT_EQ(*(uint32_t *)(base + info.offset + 4), 1);
     ZT_OK(zipc_segment_find(seg, "c_own", &info));
     ZT_EQ(*(uint32_t *)(base + info.offset + 4), 2);
+    ZT_EQ(zipc_queue_flags(p), SP);
+    ZT_EQ(zipc_queue_flags(c), SC);
+    zipc_queue *m, *n;
+    ZT_OK(zipc_queue_create(seg, "m", 8, 4, &m));
+    ZT_OK(zipc_queue_create_ex(seg, "n", 8, 4, ZIPC_QUEUE_NO_AUX, &n));
+    ZT_EQ(zipc_queue_flags(m), 0);
+    ZT_EQ(zipc_queue_flags(n), ZIPC_QUEUE_NO_AUX);
+    zipc_queue_close(m);
+    zipc_queue_close(n);
     zipc_queue_close(p);
     zipc_queue_close(c);
     zipc_segment_close(seg);
