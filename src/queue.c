@@ -591,6 +591,7 @@ static __attribute__((noinline)) int take_role(zipc_queue *q, bool producer)
     if (producer) {
         q->sp_pub = zipc__load_relaxed_u32(&q->shm->tail);
         q->sp_tail = find_end(q, &q->shm->tail, 1, q->capacity);
+        q->sp_limit = q->sp_tail; /* no room known until head is read */
         q->sp = true;
     } else {
         q->sc_pub = zipc__load_relaxed_u32(&q->shm->head);
