@@ -559,23 +559,37 @@ QUEUE_HOT int sc_pop(zipc_queue *q, uint8_t *elems, uint32_t n, uint32_t es)
     }
 }
 
-/* Where the previous holder of a role stopped: from the header's counter
- * (stored at most ZIPC_QUEUE_LAZY_STRIDE - 1 operations, plus one batch,
- * behind), step over the slots it had finished: for the producer, slots
- * published (seq == c + 1) or already consumed (c + cap); for the consumer,
- * slots released (c + cap) or released and filled again (c + cap + 1). The
- * walk is bounded, so a corrupt segment costs a wrong start (whose slots
- * then report -EBADMSG), never a hang. */
-static uint32_t find_end(zipc_queue *q, zipc_atomic_u32 *counter, uint32_t d1, uint32_t d2)
+/* Where the previous holder of a role stopped. The stored counter is up to
+ * ZIPC_QUEUE_LAZY_STRIDE - 1 operations plus one batch behind the real one:
+ * for a small queue, several laps. From it, step over the slots that are
+ * finished, reading each slot's seq word s at counter c (d = s - c, and the
+ * lap of d modulo the capacity tells which round s speaks of):
+ *  - producer: d == k*cap + 1 (k >= 0): round c + k*cap was published, go on
+ *    at s; d == k*cap (k >= 1): round c + (k-1)*cap was consumed, go on at
+ *    s - cap + 1. It stops at the real tail (d == 0: free; d < 0: full).
+ *  - consumer: d == k*cap (k >= 1): round c + (k-1)*cap was released, go on
+ *    at s - cap + 1; d == k*cap + 1 (k >= 1): round c + k*cap is published,
+ *    so c + (k-1)*cap was released, go on at s - cap. It stops at the real
+ *    head (d == 1: an element; d == 0: none yet).
+ * Every step moves forward, and the walk ends after 2 * capacity + the
+ * stride counters, so a corrupt segment costs a wrong start (whose slots then
+ * answer -EBADMSG or full), never a hang. */
+static uint32_t find_end(zipc_queue *q, zipc_atomic_u32 *counter, bool producer)
 {
     /* T2 / H2 (acquire): pairs with T1 / H1 of the previous holder. */
-    uint32_t c = zipc__load_acquire_u32(counter);
-    uint64_t limit = 2ull * q->capacity + ZIPC_QUEUE_LAZY_STRIDE;
-    for (uint64_t i = 0; i < limit; i++, c++) {
+    uint32_t start = zipc__load_acquire_u32(counter), c = start;
+    const uint32_t cap = q->capacity, span = 2 * cap + ZIPC_QUEUE_LAZY_STRIDE;
+    while (c - start < span) {
         /* A1 / A2: pairs with the R1 / R2 store that finished the slot. */
-        uint32_t d = zipc__load_acquire_u32(&q->seq[c & q->mask]) - c;
-        if (d != d1 && d != d2)
+        uint32_t s = zipc__load_acquire_u32(&q->seq[c & q->mask]);
+        int32_t d = (int32_t)(s - c);
+        uint32_t lap = (uint32_t)d & q->mask;
+        if (d <= 0 || (!producer && (uint32_t)d < cap) || (lap != 0 && lap != 1))
             break;
+        if (lap == 0)
+            c = s - cap + 1;
+        else
+            c = producer ? s : s - cap;
     }
     return c;
 }
@@ -590,12 +604,12 @@ static __attribute__((noinline)) int take_role(zipc_queue *q, bool producer)
     q->light = zipc__asym_register();
     if (producer) {
         q->sp_pub = zipc__load_relaxed_u32(&q->shm->tail);
-        q->sp_tail = find_end(q, &q->shm->tail, 1, q->capacity);
+        q->sp_tail = find_end(q, &q->shm->tail, true);
         q->sp_limit = q->sp_tail; /* no room known until head is read */
         q->sp = true;
     } else {
         q->sc_pub = zipc__load_relaxed_u32(&q->shm->head);
-        q->sc_head = find_end(q, &q->shm->head, q->capacity, q->capacity + 1);
+        q->sc_head = find_end(q, &q->shm->head, false);
         q->sc = true;
     }
     return 0;

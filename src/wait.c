@@ -159,7 +159,9 @@ void zipc__waitset_wake(zipc_waitset_shm *ws, int32_t n)
 
 /* ---- asymmetric fences ---------------------------------------------------- */
 
+#ifndef ZIPC_TSAN
 static zipc_atomic_u32 asym_registered_pid; /* pid that registered; after fork() a child registers anew */
+#endif
 
 bool zipc__asym_register(void)
 {

@@ -113,20 +113,22 @@ ZIPC_API int zipc_queue_try_pop(zipc_queue *q, void *elem);
 
 /* Blocking forms: wait up to TIMEOUT_NS (< 0: no limit, ZIPC_WAIT_FOREVER;
  * 0: a few attempts) for room / an element.
- * Return 0, -ETIMEDOUT, -EINVAL, -EROFS, -EBADMSG. */
+ * Return 0, -ETIMEDOUT, -EINVAL, -EROFS, -EBADMSG, -EPERM (at once: the
+ * role of a single-* queue is held by another live handle). */
 ZIPC_API int zipc_queue_push(zipc_queue *q, const void *elem, int64_t timeout_ns);
 ZIPC_API int zipc_queue_pop(zipc_queue *q, void *elem, int64_t timeout_ns);
 
 /* Batches: push the first k <= N elements of the array ELEMS (N * elem_size
  * bytes), claiming k consecutive slots with one CAS on tail; pop up to N
  * elements into ELEMS with one CAS on head. k is as many as are free
- * (published) right now, in order. Return k >= 1, 0 when N == 0, -EAGAIN
- * (full / empty), -EINVAL, -EROFS, -EBADMSG. */
+ * (published) right now, in order (on a single-* queue the single side
+ * claims nothing). Return k >= 1, 0 when N == 0, -EAGAIN (full / empty),
+ * -EINVAL, -EROFS, -EBADMSG, -EPERM. */
 ZIPC_API int zipc_queue_try_push_batch(zipc_queue *q, const void *elems, uint32_t n);
 ZIPC_API int zipc_queue_try_pop_batch(zipc_queue *q, void *elems, uint32_t n);
 /* Blocking batches: wait up to TIMEOUT_NS until at least one element can be
  * moved, then move as many as possible (up to N). Return k >= 1, 0 when
- * N == 0, -ETIMEDOUT, -EINVAL, -EROFS, -EBADMSG. */
+ * N == 0, -ETIMEDOUT, -EINVAL, -EROFS, -EBADMSG, -EPERM. */
 ZIPC_API int zipc_queue_push_batch(zipc_queue *q, const void *elems, uint32_t n,
                                    int64_t timeout_ns);
 ZIPC_API int zipc_queue_pop_batch(zipc_queue *q, void *elems, uint32_t n, int64_t timeout_ns);
