@@ -11,9 +11,18 @@ make -s bench B="$B" >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-"$B/bench/zipc_bench" "$tmp/tables.md" "$tmp/chart.dat"
+# The measured tables are kept in $B/bench; BENCH_REUSE=1 only reassembles the
+# document from them (after an edit of bench/notes.md), without measuring.
+out=$B/bench/last
+mkdir -p "$out"
+if [ -z "${BENCH_REUSE:-}" ]; then
+    "$B/bench/zipc_bench" "$out/tables.md" "$out/chart.dat"
+    env | grep '^BENCH_' | sort | tr '\n' ' ' > "$out/env" || true
+fi
+[ -s "$out/tables.md" ] || { echo "run.sh: no tables in $out: run without BENCH_REUSE" >&2; exit 1; }
+cp "$out/tables.md" "$out/chart.dat" "$tmp/"
 
-env_used=$(env | grep '^BENCH_' | sort | tr '\n' ' ' || true)
+env_used=$(cat "$out/env" 2>/dev/null || true)
 {
     echo "# Benchmarks"
     echo
@@ -22,7 +31,7 @@ env_used=$(env | grep '^BENCH_' | sort | tr '\n' ' ' || true)
     echo
     echo "- Machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs online" \
          "($(uname -sr))"
-    echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- Date: $(date -u -r "$out/tables.md" '+%Y-%m-%d %H:%M UTC')"
     echo "- Command: \`${env_used}make benchmark\`"
     echo "- Peers: DPDK $(pkg-config --modversion libdpdk 2>/dev/null || echo '?') rte_ring," \
          "Concurrency Kit $(dpkg-query -W -f '${Version}' libck-dev 2>/dev/null || echo '?') ck_ring"
