@@ -790,15 +790,22 @@ static int blocking(zipc_queue *q, void *elems, uint32_t n, bool push, int64_t t
     return zipc__wait_until_ex(c.ws, try_cb, &c, timeout_ns, heavy);
 }
 
+/* The first attempt is the specialised try-operation (a constant element
+ * size, inlined core); only when it finds the queue full / empty does the
+ * call go through the generic wait machinery. */
 int zipc_queue_push(zipc_queue *q, const void *elem, int64_t timeout_ns)
 {
-    int r = blocking(q, (void *)elem, 1, true, timeout_ns);
+    int r = zipc_queue_try_push(q, elem);
+    if (r == -EAGAIN)
+        r = blocking(q, (void *)elem, 1, true, timeout_ns);
     return r < 0 ? r : 0;
 }
 
 int zipc_queue_pop(zipc_queue *q, void *elem, int64_t timeout_ns)
 {
-    int r = blocking(q, elem, 1, false, timeout_ns);
+    int r = zipc_queue_try_pop(q, elem);
+    if (r == -EAGAIN)
+        r = blocking(q, elem, 1, false, timeout_ns);
     return r < 0 ? r : 0;
 }
 
