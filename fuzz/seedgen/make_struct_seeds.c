@@ -190,5 +190,26 @@ int main(int argc, char **argv)
     put32(b + 16, 16);
     put32(b + 20, 4);
     save(seg, "foreign_layouts");
+
+    /* Single producer / single consumer queues with their roles held (by
+     * this process, dead when the fuzzer reads the seed) and counters stored
+     * lazily, a lap and more behind the slots. */
+    seg = fresh(6144, 12);
+    zipc_queue *sp, *sc;
+    check("qs", zipc_queue_create_ex(seg, "qs", 8, 4,
+                                     ZIPC_QUEUE_SINGLE_PRODUCER | ZIPC_QUEUE_SINGLE_CONSUMER, &sp));
+    check("qs open", zipc_queue_open(seg, "qs", 8, &sc));
+    uint64_t val = 0, got;
+    for (int k = 0; k < 7; k++) {
+        zipc_queue_try_push(sp, &val);
+        val++;
+        if (k % 2)
+            zipc_queue_try_pop(sc, &got);
+    }
+    zipc_queue *p1;
+    check("qp", zipc_queue_create_ex(seg, "qp", 4, 8, ZIPC_QUEUE_SINGLE_PRODUCER, &p1));
+    for (uint32_t k = 0; k < 5; k++)
+        zipc_queue_try_push(p1, &k);
+    save(seg, "single_roles");
     return 0;
 }
