@@ -54,27 +54,34 @@ static int consumer_view(const zipc_ring *r, uint64_t *rd, uint64_t *avail)
     return 0;
 }
 
+/* Wake-ups without a fence: the publishing CAS is a seq_cst read-modify-
+ * write and the sleeper count is read right after it with seq_cst (N3, as
+ * the Queue's claim: wait.h zipc__waitset_has_waiters); a sleeper announces
+ * itself (W1, a seq_cst RMW and fence) before it re-reads the position. Of
+ * the two, one sees the other. Unlike the Queue's claim, the CAS here is the
+ * publication itself, so a sleeper that sees it also sees the bytes. */
 static int publish_write(zipc_ring *r, uint64_t from, uint64_t len)
 {
-    /* P1 (release CAS): pairs with C1: the copied bytes are visible before
-     * the position. A CAS, not a store, so a second producer is detected. */
-    if (!zipc__cas_release_u64(&r->hdr->write_pos, &from, from + len))
+    /* P1 (release; seq_cst for N3): pairs with C1: the copied bytes are
+     * visible before the position. A CAS, not a store, so a second producer
+     * is detected. */
+    if (!zipc__cas_seq_cst_u64(&r->hdr->write_pos, &from, from + len))
         return -EPERM;
     ZIPC_CRASH_POINT(551);
-    if (r->ws)
-        zipc__waitset_notify(&r->ws[ZIPC_RING_WAIT_DATA], 1);
+    if (r->ws && zipc__waitset_has_waiters(&r->ws[ZIPC_RING_WAIT_DATA])) /* N3 */
+        zipc__waitset_wake(&r->ws[ZIPC_RING_WAIT_DATA], 1);
     return 0;
 }
 
 static int publish_read(zipc_ring *r, uint64_t from, uint64_t len)
 {
-    /* C2 (release CAS): pairs with P2: our reads of the bytes are done
-     * before the producer may reuse them. */
-    if (!zipc__cas_release_u64(&r->hdr->read_pos, &from, from + len))
+    /* C2 (release; seq_cst for N3): pairs with P2: our reads of the bytes
+     * are done before the producer may reuse them. */
+    if (!zipc__cas_seq_cst_u64(&r->hdr->read_pos, &from, from + len))
         return -EPERM;
     ZIPC_CRASH_POINT(561);
-    if (r->ws)
-        zipc__waitset_notify(&r->ws[ZIPC_RING_WAIT_SPACE], 1);
+    if (r->ws && zipc__waitset_has_waiters(&r->ws[ZIPC_RING_WAIT_SPACE])) /* N3 */
+        zipc__waitset_wake(&r->ws[ZIPC_RING_WAIT_SPACE], 1);
     return 0;
 }
 
