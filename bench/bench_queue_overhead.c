@@ -8,6 +8,8 @@
  *                 one load after the claiming CAS; stack: notify, a fence and a load)
  *   untracked     waitsets but no owner row (a handle opened after all 64 rows
  *                 are taken): notify only, so default - untracked = the rows
+ *   single        created single-producer / single-consumer, one handle
+ *                 holding both roles: no CAS, no owner-row stores
  *   stuck waiter  default, with both waitsets' waiters counters left at 1, as a
  *                 sleeper killed inside zipc__wait_until leaves them: every
  *                 notify then bumps seq; FUTEX_WAKE is called about once per
@@ -151,6 +153,11 @@ int main(int argc, char **argv)
     double q_untracked = BEST(queue_pairs(extra[63], n), rep);
     for (int k = 0; k < 64; k++)
         zipc_queue_close(extra[k]);
+    zipc_queue *qs;
+    CHECK(zipc_queue_create_ex(seg, "qs", 8, 1024,
+                               ZIPC_QUEUE_SINGLE_PRODUCER | ZIPC_QUEUE_SINGLE_CONSUMER, &qs));
+    double q_single = BEST(queue_pairs(qs, n), rep);
+    zipc_queue_close(qs);
     double s_no = BEST(stack_pairs(sn, n), rep);
     double s_aux = BEST(stack_pairs(sa, n), rep);
     printf("queue push+pop, NO_AUX:            %6.1f ns/pair\n", q_no);
@@ -159,6 +166,7 @@ int main(int argc, char **argv)
     printf("queue push+pop, untracked handle:  %6.1f ns/pair  (wake-up checks: +%.1f ns; "
            "owner rows: +%.1f ns)\n",
            q_untracked, q_untracked - q_no, q_aux - q_untracked);
+    printf("queue push+pop, single prod/cons:  %6.1f ns/pair\n", q_single);
     printf("stack push+pop, NO_AUX:            %6.1f ns/pair\n", s_no);
     printf("stack push+pop, default (aux):     %6.1f ns/pair  (+%.1f ns, +%.0f%%)\n", s_aux,
            s_aux - s_no, 100 * (s_aux - s_no) / s_no);
