@@ -120,9 +120,11 @@ int zipc_queue_create_ex(zipc_segment *seg, const char *name, size_t elem_size,
     int r = zipc__check_entry_name(name);
     if (r)
         return r;
-    /* The roles live in "<name>_own": a single-* queue needs room for it. */
+    /* The roles live in "<name>_own", created only together with "<name>_wait"
+     * (the longer suffix): a single-* queue needs room for both. */
     char aux[ZIPC_ENTRY_NAME_MAX + 1];
-    if ((flags & single) && zipc__aux_name(name, ZIPC_OWNERS_SUFFIX, aux) != 0)
+    if ((flags & single) && (zipc__aux_name(name, ZIPC_OWNERS_SUFFIX, aux) != 0 ||
+                             zipc__aux_name(name, ZIPC_WAITSET_SUFFIX, aux) != 0))
         return -EINVAL;
     uint32_t mode = ((flags & ZIPC_QUEUE_SINGLE_PRODUCER) ? ZIPC_OWN_MODE_SP : 0) |
                     ((flags & ZIPC_QUEUE_SINGLE_CONSUMER) ? ZIPC_OWN_MODE_SC : 0);
