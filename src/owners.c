@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -106,7 +107,7 @@ void zipc__tracked_open(zipc_segment *seg, const char *name, uint32_t nsets, boo
  * as dead. Its state is the field after the last ')' of /proc/PID/stat. */
 static bool is_zombie(uint32_t pid)
 {
-    char path[48], buf[512];
+    char path[48], buf[4096]; /* /proc/PID/status of a zombie: well under 4 KiB */
     snprintf(path, sizeof(path), "/proc/%u/stat", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -117,7 +118,21 @@ static bool is_zombie(uint32_t pid)
         return false;
     buf[n] = 0;
     const char *rp = strrchr(buf, ')');
-    return rp && rp[1] == ' ' && rp[2] == 'Z';
+    if (!rp || rp[1] != ' ' || rp[2] != 'Z')
+        return false;
+    /* A leader that left with pthread_exit() is a zombie too while its other
+     * threads run: the process is dead only when no thread is left but it. */
+    snprintf(path, sizeof(path), "/proc/%u/status", pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true; /* reaped meanwhile */
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return true;
+    buf[n] = 0;
+    const char *th = strstr(buf, "\nThreads:");
+    return !th || strtoul(th + 9, NULL, 10) <= 1;
 }
 
 bool zipc__pid_dead(uint32_t pid)
