@@ -306,6 +306,7 @@ int zipc__own_role_take(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t
     uint32_t me = (uint32_t)(row - o->rows) + 1, shift = ZIPC_OWN_ROLE_SHIFT(role);
     if (me > ZIPC_OWN_ROLE_MAX_ROWS)
         return -EPERM;
+    uint32_t self = zipc__load_relaxed_u32(&row->pid); /* our row: our pid */
     /* O6 (acquire): pairs with the release CAS of the previous holder's drop
      * or of our own take: we see everything it published before giving up
      * the role (its last slot stores are also ordered by the seq words). */
@@ -314,28 +315,39 @@ int zipc__own_role_take(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t
         uint32_t holder = (roles >> shift) & ZIPC_OWN_ROLE_MAX_ROWS;
         if (holder == me)
             return 1;
-        if (holder != 0 && holder <= o->nrows) {
+        zipc_owner_row_shm *old = holder != 0 && holder <= o->nrows ? &o->rows[holder - 1] : NULL;
+        uint32_t p = 0;
+        if (old) {
             /* O4: pairs with O3: a free row (0) was given back by its holder's
              * detach, which drops its roles first. */
-            uint32_t p = zipc__load_acquire_u32(&o->rows[holder - 1].pid);
+            p = zipc__load_acquire_u32(&old->pid);
             if (p == ZIPC_OWNER_RECOVERING)
                 return -EAGAIN;
             if (p != 0 && !zipc__pid_dead(p))
                 return -EPERM;
+            /* Pin the row with our (live) pid until our CAS is decided: nobody
+             * attaches it meanwhile, so the roles word cannot come to name it
+             * again through a new live holder while we hold an old value of
+             * it (ABA), and no other taker or recoverer touches it. */
+            if (!zipc__cas_acq_rel_u32(&old->pid, &p, self)) {
+                roles = zipc__load_acquire_u32(&o->hdr->roles);
+                continue;
+            }
         }
         uint32_t next = (roles & ~(ZIPC_OWN_ROLE_MAX_ROWS << shift)) | (me << shift);
         /* O6 (acq_rel): release: pairs with the acquire of a later taker. */
-        if (zipc__cas_acq_rel_u32(&o->hdr->roles, &roles, next)) {
-            if (holder != 0 && holder <= o->nrows && holder != me) {
-                /* The dead holder's row may go back to the pool now. */
-                zipc_owner_row_shm *old = &o->rows[holder - 1];
-                uint32_t p = zipc__load_acquire_u32(&old->pid); /* O4 */
-                if (p != 0 && p != ZIPC_OWNER_RECOVERING &&
-                    zipc__load_relaxed_u32(&old->state) == ZIPC_OWN_IDLE && zipc__pid_dead(p))
-                    zipc__cas_release_u32(&old->pid, &p, 0); /* O3: pairs with attach */
-            }
-            return 0;
+        bool won = zipc__cas_acq_rel_u32(&o->hdr->roles, &roles, next);
+        if (old) {
+            /* Unpin. A dead holder's row with nothing in flight goes back to
+             * the pool once no role of ours names it; otherwise it keeps what
+             * it had (a dead pid keeps its claim for recover). */
+            uint32_t back = p;
+            if (won && p != 0 && zipc__load_relaxed_u32(&old->state) == ZIPC_OWN_IDLE)
+                back = 0;
+            zipc__store_release_u32(&old->pid, back); /* O3: pairs with attach */
         }
+        if (won)
+            return 0;
     }
 }
 
