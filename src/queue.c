@@ -576,10 +576,14 @@ QUEUE_HOT int sc_pop(zipc_queue *q, uint8_t *elems, uint32_t n, uint32_t es)
  * Every step moves forward, and the walk ends after 2 * capacity + the
  * stride counters, so a corrupt segment costs a wrong start (whose slots then
  * answer -EBADMSG or full), never a hang. */
-static uint32_t find_end(zipc_queue *q, zipc_atomic_u32 *counter, bool producer)
+static uint32_t find_end(zipc_queue *q, zipc_atomic_u32 *counter, bool producer, uint32_t *stored)
 {
     /* T2 / H2 (acquire): pairs with T1 / H1 of the previous holder. */
     uint32_t start = zipc__load_acquire_u32(counter), c = start;
+    /* The caller's "last stored" value must be this very load: zipc_queue_recover
+     * may move head between two loads, and a consumer that believed an older
+     * value stored would store head back over the recoverer's skip. */
+    *stored = start;
     const uint32_t cap = q->capacity, span = 2 * cap + ZIPC_QUEUE_LAZY_STRIDE;
     while (c - start < span) {
         /* A1 / A2: pairs with the R1 / R2 store that finished the slot. */
@@ -605,13 +609,11 @@ static __attribute__((noinline)) int take_role(zipc_queue *q, bool producer)
         return r;
     q->light = zipc__asym_register();
     if (producer) {
-        q->sp_pub = zipc__load_relaxed_u32(&q->shm->tail);
-        q->sp_tail = find_end(q, &q->shm->tail, true);
+        q->sp_tail = find_end(q, &q->shm->tail, true, &q->sp_pub);
         q->sp_limit = q->sp_tail; /* no room known until head is read */
         q->sp = true;
     } else {
-        q->sc_pub = zipc__load_relaxed_u32(&q->shm->head);
-        q->sc_head = find_end(q, &q->shm->head, false);
+        q->sc_head = find_end(q, &q->shm->head, false, &q->sc_pub);
         q->sc = true;
     }
     return 0;
