@@ -510,9 +510,14 @@ static __attribute__((noinline)) int sc_stalled(zipc_queue *q, uint32_t h, uint3
     if (!is_empty(q, d))
         return -EBADMSG;
     if (q->sc_pub != h) {
-        /* H1 (release): pairs with the recoverer's head CAS (its "consumers
+        /* Forward only, as in drop_roles: a recoverer may have moved head past
+         * h (a dead producer's unfilled slot) after our seq load, and our
+         * sc_pub may be older than what it moved (a takeover's walk).
+         * H1 (release): pairs with the recoverer's head CAS (its "consumers
          * have reached this slot") and with H2 in take_role. */
-        zipc__store_release_u32(&q->shm->head, h);
+        uint32_t cur = zipc__load_relaxed_u32(&q->shm->head);
+        while ((int32_t)(h - cur) > 0 && !zipc__cas_release_u32(&q->shm->head, &cur, h))
+            ;
         q->sc_pub = h;
     }
     return -EAGAIN;
