@@ -240,3 +240,32 @@ ZTEST(queue_roles_review_taker_paused_between_reading_the_holder_and_its_cas_ste
     zipc_queue_close(q);
     zipc_segment_close(seg);
 }
+
+/* ---- 5. a holder row left by an earlier process that had our pid ----------- */
+
+/* A container restarted with its /dev/shm kept gives the new process the
+ * same pid as the old one (often 1). The dead holder's row then carries our
+ * own pid: the role must still be taken over (no handle of this process holds
+ * it), or at least zipc_queue_recover must be able to clear it. */
+ZTEST(queue_roles_review_role_left_by_an_earlier_process_with_our_pid_is_taken_over, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    const char *name = zt_name(NULL);
+    ZT_OK(zipc_segment_create(name, 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create_ex(seg, "q", 8, 64, SPSC, &q));
+    ZT_EQ(zt_wait(zt_fork(rv_hold_and_exit, (void *)name)), 0);
+    uint32_t holder = PROD(rv_roles(seg));
+    ZT_ASSERT(holder != 0);
+    /* The earlier incarnation's row, as it would read in the restarted one. */
+    __atomic_store_n(rv_row_pid(seg, holder - 1), (uint32_t)getpid(), __ATOMIC_SEQ_CST);
+    zipc_queue_report rep;
+    ZT_OK(zipc_queue_recover(q, &rep));
+    uint64_t v = 2;
+    int r = zipc_queue_try_push(q, &v);
+    if (r != 0)
+        fprintf(stderr, "  push with a stale holder row of our own pid: %d\n", r);
+    ZT_OK(r);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
