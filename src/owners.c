@@ -294,6 +294,12 @@ uint32_t zipc__own_count_dead(const zipc__owners *o, uint32_t self)
 
 /* ---- roles of single-producer / single-consumer structures --------------- */
 
+bool zipc__own_role_named(const zipc__owners *o, const zipc_owner_row_shm *r)
+{
+    return o->rows && r >= o->rows && r < o->rows + o->nrows &&
+           holds_role(o, (uint32_t)(r - o->rows));
+}
+
 uint32_t zipc__own_mode(const zipc__owners *o)
 {
     return o->hdr ? zipc__load_relaxed_u32(&o->hdr->roles) & ZIPC_OWN_MODE_MASK : 0;

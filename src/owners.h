@@ -182,6 +182,8 @@ uint32_t zipc__own_mode(const zipc__owners *o);
  * -EPERM when a live row holds it or ROW cannot hold roles (NULL, index too
  * large), -EAGAIN when the holder's row is being recovered right now. */
 int zipc__own_role_take(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t role);
+/* True when the roles word names R as the holder of a role. */
+bool zipc__own_role_named(const zipc__owners *o, const zipc_owner_row_shm *r);
 /* Give ROLE up if ROW holds it. */
 void zipc__own_role_drop(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t role);
 

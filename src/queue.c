@@ -463,18 +463,16 @@ QUEUE_HOT int sp_push(zipc_queue *q, const uint8_t *elems, uint32_t n, uint32_t 
         if (room > q->capacity)
             room = 0;
     }
-    if (room) {
-        m = room < n ? room : n;
-    } else {
-        for (; m < n; m++) {
-            /* A1: pairs with R2 of the consumer that released the slot. */
-            s = zipc__load_acquire_u32(&q->seq[(t + m) & q->mask]);
-            if (s != t + m)
-                break;
-        }
-        if (m == 0)
-            return sp_stalled(q, t, s);
+    /* Past the known room (or without it), each slot's seq word says; so a
+     * batch still moves as many as are free right now. */
+    for (m = room < n ? room : n; m < n; m++) {
+        /* A1: pairs with R2 of the consumer that released the slot. */
+        s = zipc__load_acquire_u32(&q->seq[(t + m) & q->mask]);
+        if (s != t + m)
+            break;
     }
+    if (m == 0)
+        return sp_stalled(q, t, s);
     for (uint32_t j = 0; j < m; j++)
         memcpy(slot_data(q, t + j, es), elems + (size_t)j * es, es);
     ZIPC_CRASH_POINT(220); /* written, not published */
@@ -957,6 +955,13 @@ int zipc_queue_recover(zipc_queue *q, zipc_queue_report *report)
     for (uint32_t i = 0; i < q->owners.nrows; i++) {
         zipc_owner_row_shm *row = &q->owners.rows[i];
         zipc__own_claim c;
+        /* The idle row of a role holder has nothing to repair; the next
+         * taker of the role retires it. Taking it here would only open a
+         * window (a recoverer killed between take and put) that leaves the
+         * row RECOVERING and the role blocked for good. */
+        if (zipc__own_role_named(&q->owners, row) &&
+            zipc__load_relaxed_u32(&row->state) == ZIPC_OWN_IDLE)
+            continue;
         if (!zipc__own_take_dead(row, q->pid, &c))
             continue;
         bool done = true;

@@ -21,7 +21,10 @@
  *   -EOWNERDEAD    the previous holder of a lock (mutex, rwlock, monitor,
  *                  signal) or of a map/set slot died holding it
  *   -EPERM         the caller does not own the lock it tries to release or
- *                  wait on, or a second producer/consumer uses a ring
+ *                  wait on, or a second producer/consumer uses a ring, or the
+ *                  producer / consumer role of a single-producer /
+ *                  single-consumer queue is held by another live handle (or
+ *                  this handle has no owner row to hold it with)
  *   -EOVERFLOW     a counter would exceed its maximum
  *   -EBUSY         a slot is held by a peer that appears stuck or dead: the
  *                  operation gave up after a bounded number of retries and

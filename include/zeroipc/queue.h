@@ -62,6 +62,13 @@ typedef struct zipc_queue zipc_queue;
  *    leaves its element in the queue for the next consumer (a batch pop
  *    killed while releasing loses the part already released). No recovery
  *    call is needed: the next holder finds the real tail / head itself.
+ *  - Roles are told apart by process id: every process using a single-*
+ *    queue must be in one pid namespace, and a holder row left by a dead
+ *    process whose pid is reused (by this process, say after a container
+ *    restart that kept /dev/shm) blocks the role with -EPERM while that pid
+ *    lives; remove and recreate the segment then. While a dead holder's
+ *    row is being repaired by zipc_queue_recover, a push / pop that would
+ *    take the role over returns -EAGAIN (blocking calls retry).
  *  - Other ZeroIPC implementations do not know these flags: a queue created
  *    with them must not be pushed (SINGLE_PRODUCER) / popped
  *    (SINGLE_CONSUMER) by them. Their pops / pushes on the other side work. */
@@ -76,7 +83,8 @@ typedef struct zipc_queue zipc_queue;
 ZIPC_API int zipc_queue_create(zipc_segment *seg, const char *name, size_t elem_size,
                                uint32_t capacity, zipc_queue **out);
 /* zipc_queue_create with ZIPC_QUEUE_* flags (-EINVAL for unknown flags, or
- * a SINGLE_* flag with NO_AUX or with a name too long for the "_own" entry). */
+ * a SINGLE_* flag with NO_AUX or with a name longer than 26 bytes, which
+ * leaves no room for the auxiliary entries' suffixes). */
 ZIPC_API int zipc_queue_create_ex(zipc_segment *seg, const char *name, size_t elem_size,
                                   uint32_t capacity, uint32_t flags, zipc_queue **out);
 
