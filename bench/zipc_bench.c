@@ -527,6 +527,8 @@ static void print_targets(void)
         { "Queue round-trip p50 / cache-line ping-pong p50", "rt50:queue", "rt50:pingpong",
           true, 1.3, "x" },
         { "... single producer/consumer", "rt50:queue_sp", "rt50:pingpong", true, 1.3, "x" },
+        { "(for reference) single producer/consumer / two-line ping-pong", "rt50:queue_sp",
+          "rt50:pingpong2", true, 1.3, "x" },
         { "Queue 1P/1C throughput / rte_ring MP/MC", "tp:queue", "tp:rte_mp", false, 3.0, "x" },
         { "... single producer/consumer", "tp:queue_sp", "tp:rte_mp", false, 3.0, "x" },
         { "Queue 1P/1C throughput / rte_ring SP/SC", "tp:queue", "tp:rte_sp", false, 1.0, "x" },
