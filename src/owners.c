@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "segment_internal.h"
@@ -35,6 +36,100 @@ bool zipc__owners_prepare(zipc__new_entry *e, char namebuf[ZIPC_ENTRY_NAME_MAX +
     return true;
 }
 
+/* ---- this process's registry of the rows its handles hold ----------------
+ * A row's pid says which process holds it. A row carrying OUR pid may still
+ * be left over from an earlier process that had the same pid (a container
+ * restarted with /dev/shm kept: pid 1 again), or from this process before an
+ * exec. The registry tells: a row of our pid that none of our handles holds
+ * is dead. Keys name a row the same way in every mapping of the segment: the
+ * file's identity plus the row's offset. The lock word holds the pid of its
+ * holder, so a child forked while another thread held it takes it over (that
+ * thread does not exist in the child). */
+static struct {
+    zipc_atomic_u32 lock; /* pid of the holder, 0: free */
+    uint32_t n, cap;
+    bool lost;            /* a key could not be stored: own rows count as alive */
+    uint64_t *keys;
+} reg;
+
+static void reg_lock(void)
+{
+    uint32_t me = (uint32_t)getpid();
+    for (;;) {
+        uint32_t cur = 0;
+        /* L1 (acquire): pairs with L2: the previous holder's changes. */
+        if (zipc__cas_acquire_u32(&reg.lock, &cur, me))
+            return;
+        if (cur != me && zipc__cas_acquire_u32(&reg.lock, &cur, me))
+            return; /* inherited through fork(): its holder is not here */
+        zipc__cpu_relax();
+    }
+}
+
+static void reg_unlock(void) { zipc__store_release_u32(&reg.lock, 0); /* L2: pairs with L1 */ }
+
+static bool reg_find(uint64_t key, uint32_t *at)
+{
+    for (uint32_t i = 0; i < reg.n; i++)
+        if (reg.keys[i] == key) {
+            *at = i;
+            return true;
+        }
+    return false;
+}
+
+static void reg_add(uint64_t key)
+{
+    reg_lock();
+    if (reg.n == reg.cap) {
+        uint32_t cap = reg.cap ? 2 * reg.cap : 16;
+        uint64_t *k = realloc(reg.keys, cap * sizeof(*k));
+        if (k) {
+            reg.keys = k;
+            reg.cap = cap;
+        }
+    }
+    if (reg.n < reg.cap)
+        reg.keys[reg.n++] = key;
+    else
+        reg.lost = true; /* out of memory: from now on, cannot tell */
+    reg_unlock();
+}
+
+static void reg_del(uint64_t key)
+{
+    uint32_t at;
+    reg_lock();
+    if (reg_find(key, &at))
+        reg.keys[at] = reg.keys[--reg.n];
+    reg_unlock();
+}
+
+static bool reg_has(uint64_t key)
+{
+    uint32_t at;
+    reg_lock();
+    bool has = reg.lost || reg_find(key, &at);
+    reg_unlock();
+    return has;
+}
+
+static uint64_t row_key(const zipc__owners *o, const zipc_owner_row_shm *r)
+{
+    return o->key0 + (uint64_t)(r - o->rows) * sizeof(*r);
+}
+
+/* Is the holder of row R, whose pid reads P, alive? A row of our own pid
+ * only if one of our handles holds it. */
+static bool row_alive(const zipc__owners *o, const zipc_owner_row_shm *r, uint32_t p)
+{
+    if (p == 0)
+        return false;
+    if (p == (uint32_t)getpid())
+        return o->key0 == 0 || reg_has(row_key(o, r)); /* no identity: cannot tell */
+    return !zipc__pid_dead(p);
+}
+
 static zipc__owners owners_in(zipc_segment *seg, uint64_t off, uint64_t size)
 {
     zipc__owners o = {0};
@@ -46,6 +141,15 @@ static zipc__owners owners_in(zipc_segment *seg, uint64_t off, uint64_t size)
         return o;
     o.hdr = zipc__seg_ptr(seg, off);
     o.rows = (zipc_owner_row_shm *)((uint8_t *)o.hdr + ZIPC_OWNERS_HEADER);
+    struct stat st;
+    if (fstat(seg->fd, &st) == 0) {
+        /* A 64-bit mix of the file's identity, plus the rows' offset. */
+        uint64_t x = (uint64_t)st.st_dev * 0x9E3779B97F4A7C15ull ^ (uint64_t)st.st_ino;
+        x ^= x >> 31;
+        x *= 0xBF58476D1CE4E5B9ull;
+        x ^= x >> 29;
+        o.key0 = (x | 1) + off + ZIPC_OWNERS_HEADER;
+    }
     o.nrows = n;
     return o;
 }
@@ -183,27 +287,33 @@ zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid)
             continue;
         /* O3 (acquire): pairs with the release in zipc__own_detach/_put: the
          * row's previous user is done with it. */
-        if (zipc__cas_acquire_u32(&o->rows[i].pid, &expect, pid))
+        if (zipc__cas_acquire_u32(&o->rows[i].pid, &expect, pid)) {
+            reg_add(row_key(o, &o->rows[i]));
             return &o->rows[i];
+        }
     }
     /* No free row: reuse one whose process died with nothing in flight. */
     for (uint32_t i = 0; o->rows && i < o->nrows; i++) {
         zipc_owner_row_shm *r = &o->rows[i];
         uint32_t p = zipc__load_acquire_u32(&r->pid); /* O4 */
-        if (p == 0 || p == ZIPC_OWNER_RECOVERING || p == pid || holds_role(o, i))
+        if (p == 0 || p == ZIPC_OWNER_RECOVERING || holds_role(o, i))
             continue;
-        if (zipc__load_acquire_u32(&r->state) != ZIPC_OWN_IDLE || !zipc__pid_dead(p)) /* O4 */
+        if (zipc__load_acquire_u32(&r->state) != ZIPC_OWN_IDLE || row_alive(o, r, p)) /* O4 */
             continue;
-        if (zipc__cas_acquire_u32(&r->pid, &p, pid)) /* O3 */
+        if (zipc__cas_acquire_u32(&r->pid, &p, pid)) { /* O3 */
+            reg_add(row_key(o, r));
             return r;
+        }
     }
     return NULL;
 }
 
-void zipc__own_detach(zipc_owner_row_shm *r)
+void zipc__own_detach(const zipc__owners *o, zipc_owner_row_shm *r)
 {
     if (!r)
         return;
+    if (o->key0)
+        reg_del(row_key(o, r));
     zipc__store_relaxed_u32(&r->state, ZIPC_OWN_IDLE);
     /* O3 (release): pairs with the acquire CAS in zipc__own_attach. */
     zipc__store_release_u32(&r->pid, 0);
@@ -215,11 +325,15 @@ zipc_owner_row_shm *zipc__own_abandon(const zipc__owners *o, zipc_owner_row_shm 
         return NULL;
     uint32_t st = zipc__load_relaxed_u32(&r->state);
     zipc__own_phase(r, st >> 8, ZIPC_OWN_ABANDONED);
+    if (o->key0)
+        reg_del(row_key(o, r)); /* nobody's current row now */
     return zipc__own_attach(o, pid);
 }
 
-bool zipc__own_take_dead(zipc_owner_row_shm *r, uint32_t self, zipc__own_claim *c)
+bool zipc__own_take_dead(const zipc__owners *o, zipc_owner_row_shm *r, uint32_t self,
+                         zipc__own_claim *c)
 {
+    (void)self; /* our own rows: the registry tells (row_alive) */
     /* O4 (acquire): pairs with O3 and with the owner's phase releases: a dead
      * row's fields are final once its pid is read. */
     uint32_t p = zipc__load_acquire_u32(&r->pid);
@@ -227,8 +341,9 @@ bool zipc__own_take_dead(zipc_owner_row_shm *r, uint32_t self, zipc__own_claim *
         return false;
     uint32_t st = zipc__load_acquire_u32(&r->state); /* O4 */
     /* An ABANDONED row is nobody's current row, so even the process that
-     * abandoned it may repair it; any other row of SELF is a live claim. */
-    if ((st & 0xffu) != ZIPC_OWN_ABANDONED && (p == self || !zipc__pid_dead(p)))
+     * abandoned it may repair it; a row one of our handles holds is a live
+     * claim (row_alive). */
+    if ((st & 0xffu) != ZIPC_OWN_ABANDONED && row_alive(o, r, p))
         return false;
     if (!zipc__cas_acquire_u32(&r->pid, &p, ZIPC_OWNER_RECOVERING)) /* O4 */
         return false;
@@ -239,10 +354,11 @@ bool zipc__own_take_dead(zipc_owner_row_shm *r, uint32_t self, zipc__own_claim *
     return true;
 }
 
-void zipc__own_put(zipc_owner_row_shm *r, const zipc__own_claim *c, bool done)
+void zipc__own_put(const zipc__owners *o, zipc_owner_row_shm *r, const zipc__own_claim *c,
+                   bool done)
 {
     if (done) {
-        zipc__own_detach(r);
+        zipc__own_detach(o, r);
         return;
     }
     /* O3 (release): the row goes back to its dead owner for a later retry. */
@@ -267,7 +383,7 @@ bool zipc__own_live_claim(const zipc__owners *o, const zipc_owner_row_shm *skip,
             continue;
         uint32_t first = zipc__load_relaxed_u32(&r->counter);
         uint32_t n = zipc__load_relaxed_u32(&r->count);
-        if ((uint32_t)(counter - first) < n && !zipc__pid_dead(p))
+        if ((uint32_t)(counter - first) < n && row_alive(o, r, p))
             return true;
     }
     return false;
@@ -284,9 +400,10 @@ uint32_t zipc__own_count_dead(const zipc__owners *o, uint32_t self)
         uint32_t st = zipc__load_acquire_u32(&r->state); /* O4 */
         if (st == ZIPC_OWN_IDLE)
             continue;
-        /* Rows of SELF count only when abandoned (see zipc__own_take_dead). */
-        if ((st & 0xffu) == ZIPC_OWN_ABANDONED ||
-            (p != self && (p == ZIPC_OWNER_RECOVERING || zipc__pid_dead(p))))
+        /* As zipc__own_take_dead decides (our rows: the registry). */
+        (void)self;
+        if ((st & 0xffu) == ZIPC_OWN_ABANDONED || p == ZIPC_OWNER_RECOVERING ||
+            !row_alive(o, r, p))
             n++;
     }
     return n;
@@ -329,7 +446,7 @@ int zipc__own_role_take(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t
             p = zipc__load_acquire_u32(&old->pid);
             if (p == ZIPC_OWNER_RECOVERING)
                 return -EAGAIN;
-            if (p != 0 && !zipc__pid_dead(p))
+            if (row_alive(o, old, p))
                 return -EPERM;
             /* Pin the row with our (live) pid until our CAS is decided: nobody
              * attaches it meanwhile, so the roles word cannot come to name it

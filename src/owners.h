@@ -100,6 +100,10 @@ typedef struct zipc__owners {
     zipc_owners_shm *hdr;     /* NULL when rows is NULL */
     zipc_owner_row_shm *rows; /* NULL: the structure has no usable table */
     uint32_t nrows;
+    /* Names row 0 the same way in every mapping of the segment (its file's
+     * identity and the row's offset): the key of this process's registry of
+     * the rows its handles hold (see zipc__own_attach). */
+    uint64_t key0;
 } zipc__owners;
 
 /* ---- hot path: the row's own process records its claim ------------------ */
@@ -164,10 +168,14 @@ int zipc__tracked_add(struct zipc_segment *seg, struct zipc__new_entry *main, ui
 void zipc__tracked_open(struct zipc_segment *seg, const char *name, uint32_t nsets, bool add,
                         zipc_waitset_shm **ws, zipc__owners *owners);
 
-/* Take a free row (or one left idle by a dead process) for PID; NULL if none. */
+/* Take a free row (or one left idle by a dead process) for PID (this
+ * process); NULL if none. The row is entered in a registry of this process,
+ * so that a row carrying this process's pid but held by none of its handles
+ * (left by an earlier process that had the same pid, or by this process
+ * before an exec) is told apart from a live one: such a row counts as dead. */
 zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid);
 /* Give the row back (the process has no claim in flight). NULL is ignored. */
-void zipc__own_detach(zipc_owner_row_shm *r);
+void zipc__own_detach(const zipc__owners *o, zipc_owner_row_shm *r);
 /* Mark the row's claim ABANDONED (it stays for recovery) and take a fresh row
  * for PID; returns the new row, or NULL. */
 zipc_owner_row_shm *zipc__own_abandon(const zipc__owners *o, zipc_owner_row_shm *r, uint32_t pid);
@@ -198,10 +206,12 @@ typedef struct zipc__own_claim {
 /* Take row R for recovery if its owner is dead (or it was abandoned): the
  * row's pid becomes ZIPC_OWNER_RECOVERING and *c receives the frozen claim.
  * SELF is the caller's pid: its rows are taken only once ABANDONED. */
-bool zipc__own_take_dead(zipc_owner_row_shm *r, uint32_t self, zipc__own_claim *c);
+bool zipc__own_take_dead(const zipc__owners *o, zipc_owner_row_shm *r, uint32_t self,
+                         zipc__own_claim *c);
 /* After recovery: DONE frees the row; otherwise the dead pid is put back so
  * that a later call retries. */
-void zipc__own_put(zipc_owner_row_shm *r, const zipc__own_claim *c, bool done);
+void zipc__own_put(const zipc__owners *o, zipc_owner_row_shm *r, const zipc__own_claim *c,
+                   bool done);
 /* True if some row other than SKIP, whose process is alive, has a claim of OP
  * that covers COUNTER (wrapping u32 arithmetic). Conservative: such a claim may
  * be the real holder of a slot that a dead row only intended to claim. */

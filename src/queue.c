@@ -183,7 +183,7 @@ void zipc_queue_close(zipc_queue *q)
         return;
     drop_roles(q);
     if (q->row != &q->untracked)
-        zipc__own_detach(q->row);
+        zipc__own_detach(&q->owners, q->row);
     free(q);
 }
 
@@ -962,7 +962,7 @@ int zipc_queue_recover(zipc_queue *q, zipc_queue_report *report)
         if (zipc__own_role_named(&q->owners, row) &&
             zipc__load_relaxed_u32(&row->state) == ZIPC_OWN_IDLE)
             continue;
-        if (!zipc__own_take_dead(row, q->pid, &c))
+        if (!zipc__own_take_dead(&q->owners, row, q->pid, &c))
             continue;
         bool done = true;
         if (c.phase != ZIPC_OWN_IDLE && c.op == ZIPC_OWN_PUSH)
@@ -973,7 +973,7 @@ int zipc_queue_recover(zipc_queue *q, zipc_queue_report *report)
             rep->rows_freed++;
         else
             rep->pending++;
-        zipc__own_put(row, &c, done);
+        zipc__own_put(&q->owners, row, &c, done);
     }
     return 0;
 }

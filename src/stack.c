@@ -128,7 +128,7 @@ void zipc_stack_close(zipc_stack *s)
 {
     if (!s)
         return;
-    zipc__own_detach(s->row);
+    zipc__own_detach(&s->owners, s->row);
     free(s);
 }
 
@@ -534,7 +534,7 @@ int zipc_stack_recover(zipc_stack *s, zipc_stack_report *report)
     for (uint32_t k = 0; k < s->owners.nrows; k++) {
         zipc_owner_row_shm *row = &s->owners.rows[k];
         zipc__own_claim c;
-        if (!zipc__own_take_dead(row, s->pid, &c))
+        if (!zipc__own_take_dead(&s->owners, row, s->pid, &c))
             continue;
         bool done = true;
         if (c.phase == ZIPC_OWN_ABANDONED)
@@ -549,7 +549,7 @@ int zipc_stack_recover(zipc_stack *s, zipc_stack_report *report)
             rep->rows_freed++;
         else
             rep->pending++;
-        zipc__own_put(row, &c, done);
+        zipc__own_put(&s->owners, row, &c, done);
     }
     return 0;
 }

@@ -19,6 +19,7 @@
 
 #include "harness.h"
 #include "queue_shm.h"
+#include "testhooks.h"
 
 #define SP ZIPC_QUEUE_SINGLE_PRODUCER
 #define SPSC (ZIPC_QUEUE_SINGLE_PRODUCER | ZIPC_QUEUE_SINGLE_CONSUMER)
@@ -248,6 +249,109 @@ ZTEST(queue_roles_review_taker_paused_between_reading_the_holder_and_its_cas_ste
         zipc_queue_close(n1);
     zipc_queue_close(n2);
     zipc_queue_close(t);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+/* ---- 5. rows carrying our own pid, left by an earlier process ------------ */
+
+/* A container restarted with its /dev/shm kept gives the new process the
+ * pid of the old one (often 1): a dead holder's row then carries our own
+ * pid. None of our handles holds it, so it counts as dead. */
+ZTEST(queue_roles_review_role_left_by_an_earlier_process_with_our_pid_is_taken_over, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    const char *name = zt_name(NULL);
+    ZT_OK(zipc_segment_create(name, 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create_ex(seg, "q", 8, 64, SPSC, &q));
+    ZT_EQ(zt_wait(zt_fork(rv_hold_and_exit, (void *)name)), 0);
+    uint32_t holder = PROD(rv_roles(seg));
+    ZT_ASSERT(holder != 0);
+    /* The earlier incarnation's row, as it reads in the restarted one. */
+    __atomic_store_n(rv_row_pid(seg, holder - 1), (uint32_t)getpid(), __ATOMIC_SEQ_CST);
+    uint64_t v = 2, w;
+    ZT_OK(zipc_queue_try_push(q, &v));
+    ZT_ASSERT(PROD(rv_roles(seg)) != holder);
+    ZT_OK(zipc_queue_try_pop(q, &w));
+    ZT_EQ_U64(w, 1);
+    ZT_OK(zipc_queue_try_pop(q, &w));
+    ZT_EQ_U64(w, 2);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+/* The same segment mapped twice in this process: a role held through one
+ * mapping is ours and alive when seen through the other (rows are told
+ * apart by file and offset, not by address). */
+ZTEST(queue_roles_review_role_held_through_another_mapping_of_this_process_stays_held, ZT_FAST)
+{
+    zipc_segment *s1, *s2;
+    zipc_queue *a, *b;
+    const char *name = zt_name(NULL);
+    ZT_OK(zipc_segment_create(name, 1 << 16, 0, &s1));
+    ZT_OK(zipc_queue_create_ex(s1, "q", 8, 64, SPSC, &a));
+    ZT_OK(zipc_segment_open(name, &s2));
+    ZT_OK(zipc_queue_open(s2, "q", 8, &b));
+    uint64_t v = 1, w;
+    ZT_OK(zipc_queue_try_push(a, &v));
+    ZT_ERR(zipc_queue_try_push(b, &v), -EPERM);
+    ZT_OK(zipc_queue_try_pop(b, &w));
+    ZT_ERR(zipc_queue_try_pop(a, &w), -EPERM);
+    zipc_queue_report rep;
+    ZT_OK(zipc_queue_recover(b, &rep));
+    ZT_EQ(rep.rows_freed, 0);
+    ZT_ERR(zipc_queue_try_push(b, &v), -EPERM);
+    zipc_queue_close(a);
+    ZT_OK(zipc_queue_try_push(b, &v));
+    zipc_queue_close(b);
+    zipc_segment_close(s2);
+    zipc_segment_close(s1);
+}
+
+/* A multi-handle producer killed with its slot claimed, whose row then
+ * carries our pid (reused): zipc_queue_recover repairs it like any dead
+ * claim instead of taking it for one of ours. */
+static void rv_claim_and_die(void *p)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    ZT_OK(zipc_segment_open(p, &seg));
+    ZT_OK(zipc_queue_open(seg, "m", 8, &q));
+    uint64_t v = 7;
+    zipc__crash_at = 201; /* tail moved, slot never written */
+    zipc_queue_try_push(q, &v);
+    _exit(3); /* not reached */
+}
+
+ZTEST(queue_recover_repairs_a_claim_left_under_our_own_pid_by_an_earlier_process, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    const char *name = zt_name(NULL);
+    ZT_OK(zipc_segment_create(name, 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "m", 8, 8, &q));
+    pid_t child = zt_fork(rv_claim_and_die, (void *)name);
+    int st;
+    ZT_ASSERT(waitpid(child, &st, 0) == child && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    zipc_entry_info info;
+    ZT_OK(zipc_segment_find(seg, "m_own", &info));
+    uint32_t *pid0 = (uint32_t *)((uint8_t *)zipc_segment_base(seg) + info.offset + 8);
+    uint32_t found = 0;
+    for (uint32_t r = 0; r < 64; r++)
+        if (pid0[4 * r] == (uint32_t)child) {
+            pid0[4 * r] = (uint32_t)getpid(); /* the reused pid */
+            found++;
+        }
+    ZT_EQ(found, 1);
+    zipc_queue_report rep;
+    ZT_OK(zipc_queue_recover(q, &rep));
+    ZT_EQ(rep.skipped, 1);
+    ZT_EQ(rep.rows_freed, 1);
+    uint64_t v = 8, w;
+    ZT_OK(zipc_queue_try_push(q, &v));
+    ZT_OK(zipc_queue_try_pop(q, &w));
+    ZT_EQ_U64(w, 8);
     zipc_queue_close(q);
     zipc_segment_close(seg);
 }

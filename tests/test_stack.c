@@ -585,10 +585,12 @@ ZTEST(stack_recover_never_frees_a_slot_a_live_pusher_is_writing, ZT_FAST)
     zipc_stack_shm *raw = raw_stack(seg, "s");
     uint32_t *st = raw_state(raw);
     zipc_owner_row_shm *rows = raw_rows(seg, "s_own");
-    /* Row 0 is this handle's. A live pusher (this process: alive) writes slot
-     * 3 although top is 2; a dead pusher had only written its intent for 3. */
+    /* A live pusher (the test runner, our parent: alive) writes slot 3
+     * although top is 2; a dead pusher had only written its intent for 3.
+     * (Not our own pid: a row of our pid that none of our handles holds is
+     * left over from an earlier process and counts as dead.) */
     __atomic_store_n(&st[3], ZIPC_SLOT_WRITING, __ATOMIC_RELEASE);
-    set_row(&rows[1], (uint32_t)getpid(), ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED, 3);
+    set_row(&rows[1], (uint32_t)getppid(), ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED, 3);
     set_row(&rows[2], dead_pid(), ZIPC_OWN_PUSH, ZIPC_OWN_PENDING, 3);
     zipc_stack_report rep;
     ZT_OK(zipc_stack_recover(s, &rep));

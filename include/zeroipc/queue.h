@@ -63,10 +63,11 @@ typedef struct zipc_queue zipc_queue;
  *    killed while releasing loses the part already released). No recovery
  *    call is needed: the next holder finds the real tail / head itself.
  *  - Roles are told apart by process id: every process using a single-*
- *    queue must be in one pid namespace, and a holder row left by a dead
- *    process whose pid is reused (by this process, say after a container
- *    restart that kept /dev/shm) blocks the role with -EPERM while that pid
- *    lives; remove and recreate the segment then. While a dead holder's
+ *    queue must be in one pid namespace. A holder row left by a dead
+ *    process whose pid now belongs to another live process blocks the role
+ *    with -EPERM while that process lives (if the pid is the caller's own,
+ *    say after a container restart that kept /dev/shm, the row is known not
+ *    to be one of the caller's handles and is taken over). While a dead holder's
  *    row is being repaired by zipc_queue_recover, a push / pop that would
  *    take the role over returns -EAGAIN (blocking calls retry).
  *  - Other ZeroIPC implementations do not know these flags: a queue created
