@@ -287,10 +287,13 @@ zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid)
             continue;
         /* O3 (acquire): pairs with the release in zipc__own_detach/_put: the
          * row's previous user is done with it. */
-        if (zipc__cas_acquire_u32(&o->rows[i].pid, &expect, pid)) {
-            reg_add(row_key(o, &o->rows[i]));
+        /* Registered before it is ours, so no other thread of this process
+         * ever sees it carrying our pid unregistered (and takes it for a
+         * stale row). */
+        reg_add(row_key(o, &o->rows[i]));
+        if (zipc__cas_acquire_u32(&o->rows[i].pid, &expect, pid))
             return &o->rows[i];
-        }
+        reg_del(row_key(o, &o->rows[i]));
     }
     /* No free row: reuse one whose process died with nothing in flight. */
     for (uint32_t i = 0; o->rows && i < o->nrows; i++) {
@@ -300,23 +303,30 @@ zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid)
             continue;
         if (zipc__load_acquire_u32(&r->state) != ZIPC_OWN_IDLE || row_alive(o, r, p)) /* O4 */
             continue;
-        if (zipc__cas_acquire_u32(&r->pid, &p, pid)) { /* O3 */
-            reg_add(row_key(o, r));
+        reg_add(row_key(o, r)); /* as above */
+        if (zipc__cas_acquire_u32(&r->pid, &p, pid)) /* O3 */
             return r;
-        }
+        reg_del(row_key(o, r));
     }
     return NULL;
+}
+
+static void free_row(zipc_owner_row_shm *r)
+{
+    zipc__store_relaxed_u32(&r->state, ZIPC_OWN_IDLE);
+    /* O3 (release): pairs with the acquire CAS in zipc__own_attach. */
+    zipc__store_release_u32(&r->pid, 0);
 }
 
 void zipc__own_detach(const zipc__owners *o, zipc_owner_row_shm *r)
 {
     if (!r)
         return;
+    free_row(r);
+    /* Unregistered only once it no longer carries our pid (see attach). A
+     * thread of ours that attached it meanwhile registered it again. */
     if (o->key0)
         reg_del(row_key(o, r));
-    zipc__store_relaxed_u32(&r->state, ZIPC_OWN_IDLE);
-    /* O3 (release): pairs with the acquire CAS in zipc__own_attach. */
-    zipc__store_release_u32(&r->pid, 0);
 }
 
 zipc_owner_row_shm *zipc__own_abandon(const zipc__owners *o, zipc_owner_row_shm *r, uint32_t pid)
@@ -357,8 +367,11 @@ bool zipc__own_take_dead(const zipc__owners *o, zipc_owner_row_shm *r, uint32_t 
 void zipc__own_put(const zipc__owners *o, zipc_owner_row_shm *r, const zipc__own_claim *c,
                    bool done)
 {
+    (void)o;
     if (done) {
-        zipc__own_detach(o, r);
+        /* A recovered row was nobody's registered row (an abandoned one of
+         * ours left the registry when it was abandoned). */
+        free_row(r);
         return;
     }
     /* O3 (release): the row goes back to its dead owner for a later retry. */
@@ -451,8 +464,12 @@ int zipc__own_role_take(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t
             /* Pin the row with our (live) pid until our CAS is decided: nobody
              * attaches it meanwhile, so the roles word cannot come to name it
              * again through a new live holder while we hold an old value of
-             * it (ABA), and no other taker or recoverer touches it. */
+             * it (ABA), and no other taker or recoverer touches it. While it
+             * carries our pid it is in our registry (or another thread of
+             * ours would take it for a stale row of ours). */
+            reg_add(row_key(o, old));
             if (!zipc__cas_acq_rel_u32(&old->pid, &p, self)) {
+                reg_del(row_key(o, old));
                 roles = zipc__load_acquire_u32(&o->hdr->roles);
                 continue;
             }
@@ -468,6 +485,7 @@ int zipc__own_role_take(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t
             if (won && p != 0 && zipc__load_relaxed_u32(&old->state) == ZIPC_OWN_IDLE)
                 back = 0;
             zipc__store_release_u32(&old->pid, back); /* O3: pairs with attach */
+            reg_del(row_key(o, old));
         }
         if (won)
             return 0;
