@@ -2,7 +2,9 @@
  * recovery. (The byte-exact FORMAT.md example, which includes "s", is in
  * test_queue.c.) */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -202,6 +204,80 @@ ZTEST(stack_push_wakes_a_popper_blocked_on_empty, ZT_FAST)
     ZT_ASSERT(zt_cpu_ns() - c0 < 30 * MS);
     zipc_stack_close(s);
     zipc_segment_close(seg);
+}
+
+/* Free-running wake-ups: the pusher waits a delay that sweeps 0-80 us before
+ * each push, so that its push meets the popper at every stage of going to
+ * sleep (spinning, announcing itself, about to sleep, asleep). The wake-up
+ * decision is made right after the CAS on top, without a fence: a push that
+ * misses a sleeper leaves it asleep for the rest of a 10 ms slice. */
+struct wake_run {
+    const char *seg;
+    uint32_t iters;
+    int ack_fd;
+    int64_t *when, *late;
+};
+
+static void wake_popper(void *p)
+{
+    const struct wake_run *a = p;
+    zipc_segment *seg;
+    zipc_stack *s;
+    ZT_OK(zipc_segment_open(a->seg, &seg));
+    ZT_OK(zipc_stack_open(seg, "s", 4, &s));
+    for (uint32_t i = 0; i < a->iters; i++) {
+        int32_t v;
+        ZT_OK(zipc_stack_pop(s, &v, ZIPC_WAIT_FOREVER));
+        a->late[i] = zt_now_ns() - __atomic_load_n(&a->when[i], __ATOMIC_SEQ_CST);
+        ZT_EQ(v, (int32_t)i);
+        ZT_ASSERT(write(a->ack_fd, "k", 1) == 1);
+    }
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+static int cmp_late(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+ZTEST(stack_push_meeting_a_popper_at_any_stage_of_falling_asleep_wakes_it, ZT_FAST)
+{
+    uint32_t iters = (uint32_t)zt_env_u64("ZIPC_STACK_WAKE_ITERS", 300);
+    int fds[2];
+    ZT_ASSERT(pipe(fds) == 0);
+    int64_t *mem = mmap(NULL, 2 * sizeof(int64_t) * iters, PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ZT_ASSERT(mem != MAP_FAILED);
+    struct wake_run a = {zt_name(NULL), iters, fds[1], mem, mem + iters};
+    zipc_segment *seg;
+    zipc_stack *s;
+    ZT_OK(zipc_segment_create(a.seg, 1 << 16, 0, &seg));
+    ZT_OK(zipc_stack_create(seg, "s", 4, 4, &s));
+    pid_t pid = zt_fork(wake_popper, &a);
+    for (uint32_t i = 0; i < iters; i++) {
+        int64_t until = zt_now_ns() + (int64_t)(i % 17) * 5000; /* 0..80 us */
+        while (zt_now_ns() < until)
+            ;
+        __atomic_store_n(&a.when[i], zt_now_ns(), __ATOMIC_SEQ_CST);
+        ZT_OK(zipc_stack_try_push(s, &(int32_t){(int32_t)i}));
+        char c;
+        ZT_ASSERT(read(fds[0], &c, 1) == 1);
+    }
+    zt_wait_ok(pid);
+    qsort(a.late, iters, sizeof a.late[0], cmp_late);
+    uint32_t over = 0;
+    for (uint32_t i = 0; i < iters; i++)
+        over += a.late[i] > 8 * MS;
+    printf("    woken %.1f us (median), %.1f us (max) after the push; %u of %u over 8 ms\n",
+           a.late[iters / 2] / 1e3, a.late[iters - 1] / 1e3, over, iters);
+    ZT_ASSERT(over <= 2 + iters / 100);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+    munmap(mem, 2 * sizeof(int64_t) * iters);
+    close(fds[0]);
+    close(fds[1]);
 }
 
 /* ---- stress ----------------------------------------------------------------------- */
