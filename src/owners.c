@@ -78,9 +78,8 @@ static bool reg_find(uint64_t key, uint32_t *at)
     return false;
 }
 
-static void reg_add(uint64_t key)
+static void reg_insert_locked(uint64_t key)
 {
-    reg_lock();
     if (reg.n == reg.cap) {
         uint32_t cap = reg.cap ? 2 * reg.cap : 16;
         uint64_t *k = realloc(reg.keys, cap * sizeof(*k));
@@ -93,7 +92,39 @@ static void reg_add(uint64_t key)
         reg.keys[reg.n++] = key;
     else
         reg.lost = true; /* out of memory: from now on, cannot tell */
+}
+
+static uint64_t row_key(const zipc__owners *o, const zipc_owner_row_shm *r);
+
+static void reg_add(uint64_t key)
+{
+    reg_lock();
+    reg_insert_locked(key);
     reg_unlock();
+}
+
+/* Take row R, whose pid reads OURS (this process's pid), if no handle of
+ * ours holds it: check and CAS (OURS -> TO) under the registry lock, so no
+ * other thread of ours can take the row between the two (a CAS from our pid
+ * cannot tell: taking the row for a handle leaves the value unchanged). Our
+ * threads register a row before they write our pid into it and unregister
+ * it only after our pid has left it, so a row not registered here that
+ * still carries our pid is stale for as long as we hold the lock. KEEP:
+ * register it for the caller (a handle's row, a role pin). */
+static bool take_own_stale(const zipc__owners *o, zipc_owner_row_shm *r, uint32_t ours,
+                           uint32_t to, bool keep)
+{
+    uint32_t at;
+    if (o->key0 == 0)
+        return false; /* no identity: cannot tell, so alive */
+    uint64_t key = row_key(o, r);
+    reg_lock();
+    /* O3/O4 (acq_rel): as the CASes this replaces. */
+    bool ok = !reg.lost && !reg_find(key, &at) && zipc__cas_acq_rel_u32(&r->pid, &ours, to);
+    if (ok && keep)
+        reg_insert_locked(key);
+    reg_unlock();
+    return ok;
 }
 
 static void reg_del(uint64_t key)
@@ -301,7 +332,14 @@ zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid)
         uint32_t p = zipc__load_acquire_u32(&r->pid); /* O4 */
         if (p == 0 || p == ZIPC_OWNER_RECOVERING || holds_role(o, i))
             continue;
-        if (zipc__load_acquire_u32(&r->state) != ZIPC_OWN_IDLE || row_alive(o, r, p)) /* O4 */
+        if (zipc__load_acquire_u32(&r->state) != ZIPC_OWN_IDLE)
+            continue;
+        if (p == pid) {
+            if (take_own_stale(o, r, p, pid, true))
+                return r;
+            continue;
+        }
+        if (row_alive(o, r, p)) /* O4 */
             continue;
         reg_add(row_key(o, r)); /* as above */
         if (zipc__cas_acquire_u32(&r->pid, &p, pid)) /* O3 */
@@ -353,10 +391,15 @@ bool zipc__own_take_dead(const zipc__owners *o, zipc_owner_row_shm *r, uint32_t 
     /* An ABANDONED row is nobody's current row, so even the process that
      * abandoned it may repair it; a row one of our handles holds is a live
      * claim (row_alive). */
-    if ((st & 0xffu) != ZIPC_OWN_ABANDONED && row_alive(o, r, p))
-        return false;
-    if (!zipc__cas_acquire_u32(&r->pid, &p, ZIPC_OWNER_RECOVERING)) /* O4 */
-        return false;
+    if (p == (uint32_t)getpid()) {
+        if (!take_own_stale(o, r, p, ZIPC_OWNER_RECOVERING, false))
+            return false;
+    } else {
+        if ((st & 0xffu) != ZIPC_OWN_ABANDONED && row_alive(o, r, p))
+            return false;
+        if (!zipc__cas_acquire_u32(&r->pid, &p, ZIPC_OWNER_RECOVERING)) /* O4 */
+            return false;
+    }
     st = zipc__load_acquire_u32(&r->state); /* O4 */
     *c = (zipc__own_claim){.pid = p, .op = st >> 8, .phase = st & 0xffu,
                            .counter = zipc__load_relaxed_u32(&r->counter),
@@ -459,6 +502,15 @@ int zipc__own_role_take(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t
             p = zipc__load_acquire_u32(&old->pid);
             if (p == ZIPC_OWNER_RECOVERING)
                 return -EAGAIN;
+            if (p == self) {
+                if (!take_own_stale(o, old, p, self, true)) {
+                    if (row_alive(o, old, p))
+                        return -EPERM;
+                    roles = zipc__load_acquire_u32(&o->hdr->roles);
+                    continue;
+                }
+                goto pinned;
+            }
             if (row_alive(o, old, p))
                 return -EPERM;
             /* Pin the row with our (live) pid until our CAS is decided: nobody
@@ -474,6 +526,7 @@ int zipc__own_role_take(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t
                 continue;
             }
         }
+    pinned:;
         uint32_t next = (roles & ~(ZIPC_OWN_ROLE_MAX_ROWS << shift)) | (me << shift);
         /* O6 (acq_rel): release: pairs with the acquire of a later taker. */
         bool won = zipc__cas_acq_rel_u32(&o->hdr->roles, &roles, next);
