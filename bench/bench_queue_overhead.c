@@ -5,7 +5,7 @@
  * every pop is the uncontended fast path). Variants:
  *   NO_AUX        the format's bytes only: no owner row, no waitset
  *   default       owner-row stores (intent, two phases, idle) + wake-up check (queue:
- *                 one load after the claiming CAS, for the stack too)
+ *                 one load after the claiming CAS; stack: notify, a fence and a load)
  *   untracked     waitsets but no owner row (a handle opened after all 64 rows
  *                 are taken): notify only, so default - untracked = the rows
  *   single        created single-producer / single-consumer, one handle

@@ -184,19 +184,6 @@ static int claim_slot(zipc_stack *s, uint32_t i, uint32_t from, uint32_t to, int
 
 /* ---- push / pop / peek ------------------------------------------------------ */
 
-/* Wake-ups without a fence per operation, as the Queue's (docs/queue.md
- * "Algorithm and memory order"): the CAS that moves top is a seq_cst
- * read-modify-write and the sleeper count is read right after it (N3); a
- * sleeper announces itself (W1, a seq_cst RMW and a fence in the wait layer)
- * and then re-reads top. Of the two, one sees the other: either we see the
- * sleeper and wake it once the slot is published / released, or it sees top
- * moved, and a push or pop meeting a slot still being written / read backs
- * off instead of answering -EAGAIN, so it does not go to sleep. */
-static bool want_wake(zipc_stack *s, uint32_t set)
-{
-    return s->ws && zipc__waitset_has_waiters(&s->ws[set]);
-}
-
 static int push_one(zipc_stack *s, const void *elem, uint32_t yields)
 {
     int32_t t = zipc__load_relaxed_i32(&s->shm->top);
@@ -217,11 +204,10 @@ static int push_one(zipc_stack *s, const void *elem, uint32_t yields)
         zipc__own_intent(s->row, ZIPC_OWN_PUSH, i, 1);
         ZIPC_CRASH_POINT(300); /* intent recorded, top not moved */
         /* O1 (release): pairs with O2 in recover(): the intent is visible to
-         * whoever sees top moved. Seq_cst for N3 (see want_wake). */
-        if (zipc__cas_seq_cst_i32(&s->shm->top, &t, t + 1))
+         * whoever sees top moved. */
+        if (zipc__cas_release_i32(&s->shm->top, &t, t + 1))
             break;
     }
-    bool wake = want_wake(s, WS_NOT_EMPTY); /* N3, right after O1 */
     zipc__own_phase(s->row, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(301); /* top moved, slot still EMPTY */
     int r = claim_slot(s, i, ZIPC_SLOT_EMPTY, ZIPC_SLOT_WRITING, t + 1, t);
@@ -235,8 +221,8 @@ static int push_one(zipc_stack *s, const void *elem, uint32_t yields)
     zipc__store_release_u32(&s->state[i], ZIPC_SLOT_READY);
     ZIPC_CRASH_POINT(304); /* published, row not yet idle */
     zipc__own_idle(s->row);
-    if (wake)
-        zipc__waitset_wake(&s->ws[WS_NOT_EMPTY], 1);
+    if (s->ws)
+        zipc__waitset_notify(&s->ws[WS_NOT_EMPTY], 1);
     return 0;
 }
 
@@ -258,10 +244,9 @@ static int pop_one(zipc_stack *s, void *elem, uint32_t yields)
         }
         zipc__own_intent(s->row, ZIPC_OWN_POP, (uint32_t)t, 1);
         ZIPC_CRASH_POINT(310); /* intent recorded, top not moved */
-        if (zipc__cas_seq_cst_i32(&s->shm->top, &t, t - 1)) /* O1, as in push_one */
+        if (zipc__cas_release_i32(&s->shm->top, &t, t - 1)) /* O1, as in push_one */
             break;
     }
-    bool wake = want_wake(s, WS_NOT_FULL); /* N3, right after O1 */
     uint32_t i = (uint32_t)t;
     zipc__own_phase(s->row, ZIPC_OWN_POP, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(311); /* top moved, slot still READY */
@@ -276,8 +261,8 @@ static int pop_one(zipc_stack *s, void *elem, uint32_t yields)
     zipc__store_release_u32(&s->state[i], ZIPC_SLOT_EMPTY);
     ZIPC_CRASH_POINT(314);
     zipc__own_idle(s->row);
-    if (wake)
-        zipc__waitset_wake(&s->ws[WS_NOT_FULL], 1);
+    if (s->ws)
+        zipc__waitset_notify(&s->ws[WS_NOT_FULL], 1);
     return 0;
 }
 
