@@ -3,6 +3,7 @@
 #include "owners.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -42,31 +43,33 @@ bool zipc__owners_prepare(zipc__new_entry *e, char namebuf[ZIPC_ENTRY_NAME_MAX +
  * restarted with /dev/shm kept: pid 1 again), or from this process before an
  * exec. The registry tells: a row of our pid that none of our handles holds
  * is dead. Keys name a row the same way in every mapping of the segment: the
- * file's identity plus the row's offset. The lock word holds the pid of its
- * holder, so a child forked while another thread held it takes it over (that
- * thread does not exist in the child). */
+ * file's identity plus the row's offset. */
 static struct {
-    zipc_atomic_u32 lock; /* pid of the holder, 0: free */
     uint32_t n, cap;
     bool lost;            /* a key could not be stored: own rows count as alive */
     uint64_t *keys;
 } reg;
+static pthread_mutex_t reg_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t reg_atfork_once = PTHREAD_ONCE_INIT;
+
+/* fork() copies reg_mutex as it is: the mutex is held across fork() and both
+ * sides release their copy, so a child never starts with it taken by a
+ * thread it does not have (nor with the keys half-reallocated). */
+static void reg_atfork_lock(void) { pthread_mutex_lock(&reg_mutex); }
+static void reg_atfork_unlock(void) { pthread_mutex_unlock(&reg_mutex); }
+static void reg_register_atfork(void)
+{
+    pthread_atfork(reg_atfork_lock, reg_atfork_unlock, reg_atfork_unlock);
+}
 
 static void reg_lock(void)
 {
-    uint32_t me = (uint32_t)getpid();
-    for (;;) {
-        uint32_t cur = 0;
-        /* L1 (acquire): pairs with L2: the previous holder's changes. */
-        if (zipc__cas_acquire_u32(&reg.lock, &cur, me))
-            return;
-        if (cur != me && zipc__cas_acquire_u32(&reg.lock, &cur, me))
-            return; /* inherited through fork(): its holder is not here */
-        zipc__cpu_relax();
-    }
+    /* Registered before the mutex is first taken, so no fork copies it locked. */
+    pthread_once(&reg_atfork_once, reg_register_atfork);
+    pthread_mutex_lock(&reg_mutex);
 }
 
-static void reg_unlock(void) { zipc__store_release_u32(&reg.lock, 0); /* L2: pairs with L1 */ }
+static void reg_unlock(void) { pthread_mutex_unlock(&reg_mutex); }
 
 static bool reg_find(uint64_t key, uint32_t *at)
 {
@@ -98,6 +101,8 @@ static uint64_t row_key(const zipc__owners *o, const zipc_owner_row_shm *r);
 
 static void reg_add(uint64_t key)
 {
+    if (!key)
+        return;
     reg_lock();
     reg_insert_locked(key);
     reg_unlock();
@@ -130,6 +135,8 @@ static bool take_own_stale(const zipc__owners *o, zipc_owner_row_shm *r, uint32_
 static void reg_del(uint64_t key)
 {
     uint32_t at;
+    if (!key)
+        return;
     reg_lock();
     if (reg_find(key, &at))
         reg.keys[at] = reg.keys[--reg.n];
@@ -145,9 +152,10 @@ static bool reg_has(uint64_t key)
     return has;
 }
 
+/* 0: the table has no identity (fstat failed); such rows are not registered. */
 static uint64_t row_key(const zipc__owners *o, const zipc_owner_row_shm *r)
 {
-    return o->key0 + (uint64_t)(r - o->rows) * sizeof(*r);
+    return o->key0 ? o->key0 + (uint64_t)(r - o->rows) * sizeof(*r) : 0;
 }
 
 /* Is the holder of row R, whose pid reads P, alive? A row of our own pid
@@ -320,7 +328,10 @@ zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid)
          * row's previous user is done with it. */
         /* Registered before it is ours, so no other thread of this process
          * ever sees it carrying our pid unregistered (and takes it for a
-         * stale row). */
+         * stale row). Only rows that look free: registering a stale row of
+         * ours here would make it look alive for a moment. */
+        if (zipc__load_relaxed_u32(&o->rows[i].pid) != 0)
+            continue;
         reg_add(row_key(o, &o->rows[i]));
         if (zipc__cas_acquire_u32(&o->rows[i].pid, &expect, pid))
             return &o->rows[i];
