@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -286,4 +288,24 @@ int main(int argc, char **argv)
     }
     printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed ? 1 : 0;
+}
+
+char zt_stat_state(const char *path)
+{
+    char buf[512];
+    FILE *f = fopen(path, "r");
+    ZT_ASSERT(f != NULL);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *rp = strrchr(buf, ')');
+    ZT_ASSERT(rp && rp[1] == ' ');
+    return rp[2];
+}
+
+char zt_proc_state(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    return zt_stat_state(path);
 }

@@ -92,4 +92,10 @@ void zt_gate_open(zt_gate *g); /* in the parent, after forking every worker */
 /* A test-local 64-bit checksum (FNV-1a) for payload verification. */
 uint64_t zt_checksum(const void *data, size_t len);
 
+/* The scheduler state ('R', 'S', 'Z', ...) in the stat file PATH
+ * (/proc/PID/stat or /proc/PID/task/TID/stat): the field after the last ')'. */
+char zt_stat_state(const char *path);
+/* zt_stat_state of process PID. */
+char zt_proc_state(pid_t pid);
+
 #endif /* ZT_HARNESS_H */

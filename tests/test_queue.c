@@ -376,22 +376,6 @@ static void blocked_worker(void *p)
     zipc_segment_close(seg);
 }
 
-/* The scheduler state of PID ('R', 'S', ...): the field after the last ')'
- * of /proc/PID/stat. */
-static char proc_state(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    ZT_ASSERT(f != NULL);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *rp = strrchr(buf, ')');
-    ZT_ASSERT(rp && rp[1] == ' ');
-    return rp[2];
-}
-
 /* Until PID, blocked on waitset WHICH of queue "q", has announced itself as a
  * waiter and sleeps (in the futex: nothing else puts it to sleep then), so that
  * a test exercises the sleeping path whatever the length of the spin. */
@@ -401,7 +385,7 @@ static void wait_for_sleeper(zipc_segment *seg, uint32_t which, pid_t pid)
     ZT_OK(zipc_segment_find(seg, "q_wait", &wi));
     zipc_waitset_shm *ws = (zipc_waitset_shm *)((uint8_t *)zipc_segment_base(seg) + wi.offset);
     int64_t give_up = zt_now_ns() + 10 * SEC;
-    while (__atomic_load_n(&ws[which].waiters, __ATOMIC_SEQ_CST) == 0 || proc_state(pid) != 'S') {
+    while (__atomic_load_n(&ws[which].waiters, __ATOMIC_SEQ_CST) == 0 || zt_proc_state(pid) != 'S') {
         ZT_ASSERT(zt_now_ns() < give_up);
         sched_yield();
     }

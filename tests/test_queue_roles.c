@@ -107,6 +107,17 @@ static uint32_t rq_row_pid(zipc_segment *seg, uint32_t row)
     return __atomic_load_n((uint32_t *)(rq_own(seg) + 8 + 16 * (size_t)row), __ATOMIC_SEQ_CST);
 }
 
+/* The first free owner row (pid 0); fails the test if there is none. */
+static uint32_t rq_free_row(zipc_segment *seg)
+{
+    uint32_t nrows = rq_nrows(seg);
+    for (uint32_t i = 0; i < nrows; i++)
+        if (rq_row_pid(seg, i) == 0)
+            return i;
+    ZT_ASSERT(!"a free owner row");
+    return 0;
+}
+
 /* HOLDER (row index + 1) names a row of this process. */
 static void assert_holder_is_this_process(zipc_segment *seg, uint32_t holder)
 {
@@ -162,21 +173,6 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The scheduler state of PID ('R', 'S', 'Z', ...). */
-static char proc_state_of(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    ZT_ASSERT(f != NULL);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *rp = strrchr(buf, ')');
-    ZT_ASSERT(rp && rp[1] == ' ');
-    return rp[2];
-}
-
 /* Until PID sleeps ('S') and waitset WHICH counts a waiter: then it sleeps in
  * the futex of a blocking queue call (nothing else puts it to sleep in these
  * tests), whatever the length of the spin. */
@@ -185,7 +181,7 @@ static void wait_until_asleep(zipc_segment *seg, uint32_t which, pid_t pid)
     zipc_waitset_shm *ws = rq_waitsets(seg);
     int64_t give_up = zt_now_ns() + 10 * SEC;
     while (__atomic_load_n((uint32_t *)&ws[which].waiters, __ATOMIC_SEQ_CST) == 0 ||
-           proc_state_of(pid) != 'S') {
+           zt_proc_state(pid) != 'S') {
         ZT_ASSERT(zt_now_ns() < give_up);
         sched_yield();
     }
@@ -1198,7 +1194,7 @@ ZTEST(queue_roles_single_roles_of_a_zombie_holder_are_taken_over_before_it_is_re
     pid_t pid = zt_fork(zombie_holder, (void *)name);
     siginfo_t si;
     ZT_ASSERT(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0); /* a zombie now */
-    ZT_EQ(proc_state_of(pid), 'Z');
+    ZT_EQ(zt_proc_state(pid), 'Z');
     push_u64(q, 5);
     for (uint64_t i = 1; i <= 5; i++)
         pop_expect(q, i);
@@ -1749,11 +1745,7 @@ static void corrupt_roles_body(void *arg)
     zipc_queue_close(q);
     /* Holders naming a free row (pid 0). */
     a = rq_open(seg, 8);
-    uint32_t free_row = nrows;
-    for (uint32_t i = 0; i < nrows && free_row == nrows; i++)
-        if (rq_row_pid(seg, i) == 0)
-            free_row = i;
-    ZT_ASSERT(free_row < nrows);
+    uint32_t free_row = rq_free_row(seg);
     rq_set_roles(seg, 3u | ((free_row + 1) << 8) | ((free_row + 1) << 20));
     push_u64(a, 2);
     pop_expect(a, 2);
@@ -1763,11 +1755,7 @@ static void corrupt_roles_body(void *arg)
     /* Holders naming a row of a process that is gone (not idle, not ours). */
     zipc_queue_close(a);
     a = rq_open(seg, 8);
-    uint32_t other = nrows;
-    for (uint32_t i = 0; i < nrows && other == nrows; i++)
-        if (rq_row_pid(seg, i) == 0)
-            other = i;
-    ZT_ASSERT(other < nrows);
+    uint32_t other = rq_free_row(seg);
     pid_t dead = fork();
     ZT_ASSERT(dead >= 0);
     if (dead == 0)

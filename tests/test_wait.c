@@ -35,26 +35,12 @@ static uint64_t wake_calls(void)
     return zipc__load_relaxed_u64(&zipc__test_waitset_wake_calls);
 }
 
-/* The scheduler state ('R', 'S', ...) in the stat file PATH. */
-static char proc_state(const char *path)
-{
-    char buf[512];
-    FILE *f = fopen(path, "r");
-    ZT_ASSERT(f != NULL);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *rp = strrchr(buf, ')');
-    ZT_ASSERT(rp && rp[1] == ' ');
-    return rp[2];
-}
-
 /* Until the task whose stat file is PATH sleeps and WS counts at least WANT
  * waiters (then the task sleeps in the futex: nothing else puts it to sleep). */
 static void wait_for_sleeper(zipc_waitset_shm *ws, uint32_t want, const char *path)
 {
     int64_t give_up = zt_now_ns() + 10 * SEC;
-    while (waiters_of(ws) < want || proc_state(path) != 'S') {
+    while (waiters_of(ws) < want || zt_stat_state(path) != 'S') {
         ZT_ASSERT(zt_now_ns() < give_up);
         sched_yield();
     }
