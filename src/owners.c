@@ -389,10 +389,8 @@ zipc_owner_row_shm *zipc__own_abandon(const zipc__owners *o, zipc_owner_row_shm 
     return zipc__own_attach(o, pid);
 }
 
-bool zipc__own_take_dead(const zipc__owners *o, zipc_owner_row_shm *r, uint32_t self,
-                         zipc__own_claim *c)
+bool zipc__own_take_dead(const zipc__owners *o, zipc_owner_row_shm *r, zipc__own_claim *c)
 {
-    (void)self; /* our own rows: the registry tells (row_alive) */
     /* O4 (acquire): pairs with O3 and with the owner's phase releases: a dead
      * row's fields are final once its pid is read. */
     uint32_t p = zipc__load_acquire_u32(&r->pid);
@@ -418,10 +416,8 @@ bool zipc__own_take_dead(const zipc__owners *o, zipc_owner_row_shm *r, uint32_t 
     return true;
 }
 
-void zipc__own_put(const zipc__owners *o, zipc_owner_row_shm *r, const zipc__own_claim *c,
-                   bool done)
+void zipc__own_put(zipc_owner_row_shm *r, const zipc__own_claim *c, bool done)
 {
-    (void)o;
     if (done) {
         /* A recovered row was nobody's registered row (an abandoned one of
          * ours left the registry when it was abandoned). */
@@ -456,7 +452,7 @@ bool zipc__own_live_claim(const zipc__owners *o, const zipc_owner_row_shm *skip,
     return false;
 }
 
-uint32_t zipc__own_count_dead(const zipc__owners *o, uint32_t self)
+uint32_t zipc__own_count_dead(const zipc__owners *o)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; o->rows && i < o->nrows; i++) {
@@ -468,7 +464,6 @@ uint32_t zipc__own_count_dead(const zipc__owners *o, uint32_t self)
         if (st == ZIPC_OWN_IDLE)
             continue;
         /* As zipc__own_take_dead decides (our rows: the registry). */
-        (void)self;
         if ((st & 0xffu) == ZIPC_OWN_ABANDONED || p == ZIPC_OWNER_RECOVERING ||
             !row_alive(o, r, p))
             n++;

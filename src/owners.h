@@ -205,19 +205,18 @@ typedef struct zipc__own_claim {
 
 /* Take row R for recovery if its owner is dead (or it was abandoned): the
  * row's pid becomes ZIPC_OWNER_RECOVERING and *c receives the frozen claim.
- * SELF is the caller's pid: its rows are taken only once ABANDONED. */
-bool zipc__own_take_dead(const zipc__owners *o, zipc_owner_row_shm *r, uint32_t self,
-                         zipc__own_claim *c);
+ * A row one of this process's handles holds is taken only once ABANDONED;
+ * a row of this process's pid that none of them holds is dead. */
+bool zipc__own_take_dead(const zipc__owners *o, zipc_owner_row_shm *r, zipc__own_claim *c);
 /* After recovery: DONE frees the row; otherwise the dead pid is put back so
  * that a later call retries. */
-void zipc__own_put(const zipc__owners *o, zipc_owner_row_shm *r, const zipc__own_claim *c,
-                   bool done);
+void zipc__own_put(zipc_owner_row_shm *r, const zipc__own_claim *c, bool done);
 /* True if some row other than SKIP, whose process is alive, has a claim of OP
  * that covers COUNTER (wrapping u32 arithmetic). Conservative: such a claim may
  * be the real holder of a slot that a dead row only intended to claim. */
 bool zipc__own_live_claim(const zipc__owners *o, const zipc_owner_row_shm *skip, uint32_t op,
                           uint32_t counter);
 /* Rows of dead processes that still hold a claim (for check()). */
-uint32_t zipc__own_count_dead(const zipc__owners *o, uint32_t self);
+uint32_t zipc__own_count_dead(const zipc__owners *o);
 
 #endif /* ZIPC_OWNERS_H */

@@ -867,7 +867,7 @@ int zipc_queue_check(zipc_queue *q, zipc_queue_report *rep)
         if (zipc__load_acquire_u32(&q->seq[c & q->mask]) == c + 1)
             rep->inflight_pop++;
     }
-    rep->dead_owners = zipc__own_count_dead(&q->owners, q->pid);
+    rep->dead_owners = zipc__own_count_dead(&q->owners);
     return 0;
 }
 
@@ -962,7 +962,7 @@ int zipc_queue_recover(zipc_queue *q, zipc_queue_report *report)
         if (zipc__own_role_named(&q->owners, row) &&
             zipc__load_relaxed_u32(&row->state) == ZIPC_OWN_IDLE)
             continue;
-        if (!zipc__own_take_dead(&q->owners, row, q->pid, &c))
+        if (!zipc__own_take_dead(&q->owners, row, &c))
             continue;
         bool done = true;
         if (c.phase != ZIPC_OWN_IDLE && c.op == ZIPC_OWN_PUSH)
@@ -973,7 +973,7 @@ int zipc_queue_recover(zipc_queue *q, zipc_queue_report *report)
             rep->rows_freed++;
         else
             rep->pending++;
-        zipc__own_put(&q->owners, row, &c, done);
+        zipc__own_put(row, &c, done);
     }
     return 0;
 }

@@ -427,7 +427,7 @@ int zipc_stack_check(zipc_stack *s, zipc_stack_report *rep)
         if ((below && st != ZIPC_SLOT_READY) || (!below && st != ZIPC_SLOT_EMPTY))
             rep->inflight++;
     }
-    rep->dead_owners = zipc__own_count_dead(&s->owners, s->pid);
+    rep->dead_owners = zipc__own_count_dead(&s->owners);
     return 0;
 }
 
@@ -534,7 +534,7 @@ int zipc_stack_recover(zipc_stack *s, zipc_stack_report *report)
     for (uint32_t k = 0; k < s->owners.nrows; k++) {
         zipc_owner_row_shm *row = &s->owners.rows[k];
         zipc__own_claim c;
-        if (!zipc__own_take_dead(&s->owners, row, s->pid, &c))
+        if (!zipc__own_take_dead(&s->owners, row, &c))
             continue;
         bool done = true;
         if (c.phase == ZIPC_OWN_ABANDONED)
@@ -549,7 +549,7 @@ int zipc_stack_recover(zipc_stack *s, zipc_stack_report *report)
             rep->rows_freed++;
         else
             rep->pending++;
-        zipc__own_put(&s->owners, row, &c, done);
+        zipc__own_put(row, &c, done);
     }
     return 0;
 }

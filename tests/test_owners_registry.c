@@ -212,9 +212,9 @@ static void *stale_recoverer(void *p)
     pthread_barrier_wait(r->gate);
     for (uint32_t i = 0; i < r->o.nrows; i++) {
         zipc__own_claim c;
-        r->taken[i] = zipc__own_take_dead(&r->o, &r->o.rows[i], (uint32_t)getpid(), &c);
+        r->taken[i] = zipc__own_take_dead(&r->o, &r->o.rows[i], &c);
         if (r->taken[i])
-            zipc__own_put(&r->o, &r->o.rows[i], &c, true);
+            zipc__own_put(&r->o.rows[i], &c, true);
     }
     return NULL;
 }
