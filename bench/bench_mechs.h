@@ -542,6 +542,32 @@ static int qs_setup(bench_run *r)
     return q_setup_flags(r, ZIPC_QUEUE_SINGLE_PRODUCER | ZIPC_QUEUE_SINGLE_CONSUMER);
 }
 
+/* The whole queue in one cache line: 4 slots of 8 bytes are 16 + 32 + 16 =
+ * 64 bytes, started on a line boundary (ZIPC_QUEUE_LINE_ALIGNED). */
+static int qline_setup_flags(bench_run *r, uint32_t flags)
+{
+    int rc = seg_create(r, 4096);
+    for (int ch = 0; !rc && ch < r->nchan; ch++) {
+        zipc_queue *q;
+        zipc_entry_info e;
+        rc = zipc_queue_create_ex(r->seg, q_name(ch), sizeof(uint64_t), 4,
+                                  flags | ZIPC_QUEUE_LINE_ALIGNED, &q);
+        if (!rc)
+            zipc_queue_close(q);
+        if (!rc)
+            rc = zipc_segment_find(r->seg, q_name(ch), &e);
+        if (!rc && e.offset % BENCH_CACHELINE)
+            bench_die("one-line queue at offset %llu", (unsigned long long)e.offset);
+    }
+    return rc;
+}
+
+static int qline_sp_setup(bench_run *r)
+{
+    return qline_setup_flags(r, ZIPC_QUEUE_SINGLE_PRODUCER | ZIPC_QUEUE_SINGLE_CONSUMER);
+}
+static int qline_setup(bench_run *r) { return qline_setup_flags(r, 0); }
+
 static void q_detach(bench_run *r)
 {
     for (int ch = 0; ch < r->nchan; ch++)
@@ -706,6 +732,10 @@ static const mech bench_mechs[] = {
       q_detach, seg_destroy },
     { "queue_sp", "zipc Queue, single producer/consumer", 0, 1, qs_setup, q_attach, q_send,
       q_recv, q_detach, seg_destroy },
+    { "queue_line", "zipc Queue, 4 slots in one line", 0, 1, qline_setup, q_attach, q_send,
+      q_recv, q_detach, seg_destroy },
+    { "queue_sp_line", "zipc Queue, single producer/consumer, 4 slots in one line", 0, 1,
+      qline_sp_setup, q_attach, q_send, q_recv, q_detach, seg_destroy },
     { "queue_sp_blk", "zipc Queue, single producer/consumer, blocking", BM_BLOCKS, 1, qs_setup,
       q_attach, qb_send, qb_recv, q_detach, seg_destroy },
     { "queue_sp32", "zipc Queue, single producer/consumer, batch 32", 0, 32, qs_setup, q_attach,

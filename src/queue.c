@@ -113,8 +113,9 @@ int zipc_queue_create_ex(zipc_segment *seg, const char *name, size_t elem_size,
                          uint32_t capacity, uint32_t flags, zipc_queue **out)
 {
     const uint32_t single = ZIPC_QUEUE_SINGLE_PRODUCER | ZIPC_QUEUE_SINGLE_CONSUMER;
+    const uint32_t known = ZIPC_QUEUE_NO_AUX | ZIPC_QUEUE_LINE_ALIGNED | single;
     if (!seg || !out || elem_size == 0 || elem_size > UINT32_MAX || capacity == 0 ||
-        capacity > (UINT32_C(1) << 31) || (flags & ~(ZIPC_QUEUE_NO_AUX | single)) ||
+        capacity > (UINT32_C(1) << 31) || (flags & ~known) ||
         ((flags & single) && (flags & ZIPC_QUEUE_NO_AUX)))
         return -EINVAL;
     int r = zipc__check_entry_name(name);
@@ -132,6 +133,7 @@ int zipc_queue_create_ex(zipc_segment *seg, const char *name, size_t elem_size,
     /* With its auxiliary entries listed first: whoever sees the queue also
      * sees them; all appear at once or not at all. */
     zipc__new_entry e = {.name = name, .size = zipc__queue_entry_size(c.capacity, c.elem_size),
+                         .align = (flags & ZIPC_QUEUE_LINE_ALIGNED) ? ZIPC_CACHE_LINE : 0,
                          .init = init_queue, .ctx = &c};
     zipc_waitset_shm *ws;
     zipc__owners owners;

@@ -559,6 +559,18 @@ static int check_new_names(zipc_segment *seg, const zipc__new_entry *es, uint32_
     return 0;
 }
 
+/* Where an entry goes: align8(next), as FORMAT.md allocates, unless the
+ * creator asked for a cache-line boundary (ZIPC_QUEUE_LINE_ALIGNED): then up
+ * to 56 bytes before the entry belong to no entry. Readers follow the table's
+ * offsets and never assume entries to be adjacent (ours checks bounds and
+ * overlaps only), so every implementation reads such a segment. */
+static uint64_t entry_offset(uint64_t next, const zipc__new_entry *e)
+{
+    if (e->align == ZIPC_CACHE_LINE)
+        return (next + ZIPC_CACHE_LINE - 1) & ~(uint64_t)(ZIPC_CACHE_LINE - 1);
+    return zipc__align8(next);
+}
+
 int zipc__seg_add_many(zipc_segment *seg, zipc__new_entry *es, uint32_t n)
 {
     if (!seg || !es || n == 0)
@@ -567,7 +579,7 @@ int zipc__seg_add_many(zipc_segment *seg, zipc__new_entry *es, uint32_t n)
         int r = zipc__check_entry_name(es[k].name);
         if (r)
             return r;
-        if (es[k].size == 0)
+        if (es[k].size == 0 || (es[k].align && es[k].align != ZIPC_CACHE_LINE))
             return -EINVAL;
     }
     if (seg->readonly)
@@ -586,7 +598,7 @@ int zipc__seg_add_many(zipc_segment *seg, zipc__new_entry *es, uint32_t n)
     if (!r && (next < seg->table_size || next > seg->memory_size))
         r = -EBADMSG;
     for (uint32_t k = 0; k < n && !r; k++) {
-        uint64_t off = zipc__align8(next);
+        uint64_t off = entry_offset(next, &es[k]);
         if (off > seg->memory_size || es[k].size > seg->memory_size - off)
             r = -ENOSPC;
         es[k].offset = off;

@@ -33,6 +33,8 @@ struct zipc__new_entry {
     uint64_t size;
     zipc__init_fn init; /* may be NULL: bytes stay zero */
     void *ctx;
+    uint32_t align;     /* 0: align8, as FORMAT.md allocates; ZIPC_CACHE_LINE:
+                         * a line boundary, leaving a gap (see entry_offset) */
     uint64_t offset;    /* out */
 };
 

@@ -58,6 +58,9 @@ static_assert(offsetof(zipc_table_entry_shm, size) == 40, "entry size");
 static_assert(sizeof(zipc_table_entry_shm) == ZIPC_ENTRY_SIZE, "entry is 48 bytes");
 
 static inline uint64_t zipc__align8(uint64_t n) { return (n + 7u) & ~(uint64_t)7u; }
+
+/* The unit of coherence the hot paths lay out for (x86-64 and most arm64). */
+#define ZIPC_CACHE_LINE 64u
 static inline uint64_t zipc__table_size(uint32_t max_entries)
 {
     return ZIPC_HEADER_SIZE + (uint64_t)ZIPC_ENTRY_SIZE * max_entries;

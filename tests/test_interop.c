@@ -470,6 +470,48 @@ ZTEST(interop_queue_elements_pushed_by_the_reference_peer_arrive_here_intact_and
     printf("    %" PRIu64 " elements peer -> here in %.0f ms\n", count, (zt_now_ns() - t0) / 1e6);
 }
 
+/* ZIPC_QUEUE_LINE_ALIGNED leaves bytes before the queue that belong to no
+ * entry. The peer, which follows the table's offsets, validates the segment,
+ * moves elements through the queue both ways and allocates after it. */
+ZTEST(interop_line_aligned_queue_after_a_gap_is_used_and_allocated_after_by_the_reference_peer,
+      ZT_MEDIUM)
+{
+    need_peer();
+    char name[128], n[24], es[24];
+    copy_name(name, "qline");
+    uint64_t count = zt_env_u64("ZIPC_INTEROP_ITEMS", 3000) / 6;
+    zipc_segment *seg;
+    zipc_queue *q;
+    zipc_entry_info e, own, late;
+    ZT_OK(zipc_segment_create(name, 1 << 20, 0, &seg));
+    ZT_OK(zipc_segment_add_entry(seg, "odd", 13, NULL));
+    ZT_OK(zipc_queue_create_ex(seg, "q", ES, 2, ZIPC_QUEUE_LINE_ALIGNED, &q));
+    zipc_queue_close(q);
+    ZT_OK(zipc_segment_find(seg, "q", &e));
+    ZT_OK(zipc_segment_find(seg, "q_own", &own));
+    ZT_EQ(e.offset % 64, 0);
+    uint64_t free_at = (own.offset + own.size + 7) & ~(uint64_t)7;
+    ZT_ASSERT(e.offset > free_at); /* a gap: the "odd" entry was chosen for one */
+    static char dump[PEER_OUT];
+    PEER_OK(dump, "dump", name);
+    ZT_ASSERT(strstr(dump_line(dump, "q"), "\"kind\":\"queue\""));
+
+    u64_text(n, count);
+    u64_text(es, ES);
+    struct traffic t = {name, 0, count};
+    pid_t pid = zt_fork(producer_here, &t);
+    PEER_OK(NULL, "queue-pop-seq", name, "q", es, "0", n, "20");
+    zt_wait_ok(pid);
+    pid = zt_fork(consumer_here, &t);
+    PEER_OK(NULL, "queue-push-seq", name, "q", es, "0", n, "20");
+    zt_wait_ok(pid);
+
+    PEER_OK(NULL, "array-create", name, "late", "8", "2", "7", "9");
+    ZT_OK(zipc_segment_find(seg, "late", &late));
+    ZT_EQ(late.offset, (e.offset + e.size + 7) & ~(uint64_t)7);
+    zipc_segment_close(seg);
+}
+
 /* ---- blocked calls see a peer that never wakes --------------------------------------- */
 
 #define WAKE_ROUNDS 5

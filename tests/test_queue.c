@@ -222,6 +222,141 @@ ZTEST(queue_counters_wrap_past_2_pow_32_without_losing_order, ZT_FAST)
 
 /* ---- FORMAT.md section 4, byte for byte -------------------------------------- */
 
+/* ---- ZIPC_QUEUE_LINE_ALIGNED ------------------------------------------------- */
+
+static uint64_t end8(const zipc_entry_info *e) { return (e->offset + e->size + 7) & ~(uint64_t)7; }
+
+ZTEST(queue_line_aligned_starts_on_a_line_after_a_gap_and_a_64_byte_queue_is_one_line, ZT_FAST)
+{
+    const char *name = zt_name(NULL);
+    zipc_segment *seg, *again;
+    zipc_queue *q, *p;
+    zipc_entry_info odd, e, plain, after;
+    ZT_OK(zipc_segment_create(name, 1 << 16, 0, &seg));
+    ZT_OK(zipc_segment_add_entry(seg, "odd", 13, NULL));
+    ZT_OK(zipc_segment_find(seg, "odd", &odd));
+    ZT_ASSERT(end8(&odd) % 64 != 0); /* the format's next offset is not on a line */
+    /* 16 + 4 * 8 + 4 * 4 = 64 bytes: exactly one line, not two halves. */
+    ZT_OK(zipc_queue_create_ex(seg, "q", 8, 4, ZIPC_QUEUE_LINE_ALIGNED | ZIPC_QUEUE_NO_AUX, &q));
+    ZT_OK(zipc_segment_find(seg, "q", &e));
+    ZT_EQ(e.size, 64);
+    ZT_EQ(e.offset % 64, 0);
+    ZT_ASSERT(e.offset > end8(&odd) && e.offset - end8(&odd) < 64); /* the gap, under a line */
+    ZT_EQ(zipc_queue_flags(q), ZIPC_QUEUE_NO_AUX); /* not a property the queue records */
+    /* Without the flag the format's rule holds: align8 of the end before. */
+    ZT_OK(zipc_queue_create_ex(seg, "plain", 8, 4, ZIPC_QUEUE_NO_AUX, &p));
+    ZT_OK(zipc_segment_find(seg, "plain", &plain));
+    ZT_EQ(plain.offset, end8(&e));
+    /* With the auxiliary entries and the single-* roles: the queue is still
+     * the one that starts on the line (its entries come before it). */
+    ZT_OK(zipc_segment_add_entry(seg, "odd2", 20, NULL));
+    zipc_queue *r;
+    ZT_OK(zipc_queue_create_ex(seg, "r", 16, 2,
+                               ZIPC_QUEUE_LINE_ALIGNED | ZIPC_QUEUE_SINGLE_PRODUCER |
+                                   ZIPC_QUEUE_SINGLE_CONSUMER,
+                               &r));
+    ZT_OK(zipc_segment_find(seg, "r", &e));
+    ZT_EQ(e.offset % 64, 0);
+    ZT_EQ(e.size, 16 + 32 + 8);
+    ZT_OK(zipc_segment_add_entry(seg, "after", 8, NULL));
+    ZT_OK(zipc_segment_find(seg, "after", &after));
+    ZT_EQ(after.offset, end8(&e)); /* allocation goes on right after it */
+    uint64_t v = 0x1122334455667788, w[2] = {v, ~v}, got[2];
+    ZT_OK(zipc_queue_try_push(q, &v));
+    ZT_OK(zipc_queue_try_push(r, w));
+    /* The segment, gaps and all, opens and validates; the queues work in it. */
+    ZT_OK(zipc_segment_open(name, &again));
+    zipc_queue *q2, *r2;
+    ZT_OK(zipc_queue_open_ex(again, "q", 8, ZIPC_QUEUE_NO_AUX, &q2));
+    ZT_OK(zipc_queue_open(again, "r", 16, &r2));
+    ZT_ERR(zipc_queue_open_ex(again, "q", 8, ZIPC_QUEUE_LINE_ALIGNED, &(zipc_queue *){0}),
+           -EINVAL); /* create only */
+    uint64_t out = 0;
+    ZT_OK(zipc_queue_try_pop(q2, &out));
+    ZT_EQ(out, v);
+    ZT_OK(zipc_queue_try_pop(r2, got));
+    ZT_ASSERT(got[0] == v && got[1] == ~v);
+    zipc_queue_close(r2);
+    zipc_queue_close(q2);
+    zipc_queue_close(r);
+    zipc_queue_close(p);
+    zipc_queue_close(q);
+    zipc_segment_close(again);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_line_aligned_that_only_fits_without_its_gap_is_enospc_and_adds_nothing, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q;
+    zipc_entry_info odd;
+    /* Two entries: a table of 32 + 2 * 48 = 128 bytes, "odd" at 128..136,
+     * and room for a 64-byte queue at 136 but not at the line at 192. */
+    ZT_OK(zipc_segment_create(zt_name(NULL), 200, 2, &seg));
+    ZT_OK(zipc_segment_add_entry(seg, "odd", 8, NULL));
+    ZT_OK(zipc_segment_find(seg, "odd", &odd));
+    ZT_EQ(odd.offset, 128);
+    ZT_ERR(zipc_queue_create_ex(seg, "q", 8, 4, ZIPC_QUEUE_LINE_ALIGNED | ZIPC_QUEUE_NO_AUX, &q),
+           -ENOSPC);
+    ZT_EQ(zipc_segment_entry_count(seg), 1);
+    ZT_EQ(zipc_segment_bytes_used(seg), 136);
+    ZT_OK(zipc_queue_create_ex(seg, "q", 8, 4, ZIPC_QUEUE_NO_AUX, &q));
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+/* A stream between two processes through a queue that is one line: header,
+ * slots and sequence words all on it. Elements carry their number and a
+ * checksum: loss, duplication, tearing and reordering show. */
+struct line_stream {
+    const char *name;
+    uint64_t n;
+};
+
+static void line_stream_producer(void *p)
+{
+    const struct line_stream *ls = p;
+    zipc_segment *seg;
+    zipc_queue *q;
+    ZT_OK(zipc_segment_open(ls->name, &seg));
+    ZT_OK(zipc_queue_open(seg, "q", 16, &q));
+    for (uint64_t i = 0; i < ls->n; i++) {
+        uint64_t m[2] = {i, zt_checksum(&i, sizeof i)};
+        ZT_OK(zipc_queue_push(q, m, 10 * SEC));
+    }
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+ZTEST(queue_line_aligned_single_line_queue_streams_between_processes_intact_and_in_order,
+      ZT_MEDIUM)
+{
+    struct line_stream ls = {zt_name(NULL), zt_env_u64("ZIPC_STRESS_ITEMS", 200000)};
+    zipc_segment *seg;
+    zipc_queue *q;
+    zipc_entry_info e;
+    ZT_OK(zipc_segment_create(ls.name, 1 << 16, 0, &seg));
+    ZT_OK(zipc_segment_add_entry(seg, "odd", 13, NULL));
+    ZT_OK(zipc_queue_create_ex(seg, "q", 16, 2,
+                               ZIPC_QUEUE_LINE_ALIGNED | ZIPC_QUEUE_SINGLE_PRODUCER |
+                                   ZIPC_QUEUE_SINGLE_CONSUMER,
+                               &q));
+    ZT_OK(zipc_segment_find(seg, "q", &e));
+    ZT_ASSERT(e.offset % 64 == 0 && e.size <= 64);
+    pid_t pid = zt_fork(line_stream_producer, &ls);
+    for (uint64_t i = 0; i < ls.n; i++) {
+        uint64_t m[2];
+        ZT_OK(zipc_queue_pop(q, m, 10 * SEC));
+        if (m[0] != i || m[1] != zt_checksum(&i, sizeof i))
+            zt_fail(__FILE__, __LINE__, "element %" PRIu64 " arrived as %" PRIu64 " (sum %s)", i,
+                    m[0], m[1] == zt_checksum(&m[0], sizeof m[0]) ? "ok" : "torn");
+    }
+    zt_wait_ok(pid);
+    ZT_ERR(zipc_queue_try_pop(q, &(uint64_t[2]){0}), -EAGAIN);
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
 static void put32(uint8_t *m, size_t off, uint32_t v) { memcpy(m + off, &v, 4); }
 static void put64(uint8_t *m, size_t off, uint64_t v) { memcpy(m + off, &v, 8); }
 

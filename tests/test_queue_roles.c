@@ -197,7 +197,7 @@ ZTEST(queue_roles_single_flags_are_refused_with_no_aux_on_open_and_with_names_to
     ZT_ERR(zipc_queue_create_ex(seg, "q", 8, 4, SP | ZIPC_QUEUE_NO_AUX, &q), -EINVAL);
     ZT_ERR(zipc_queue_create_ex(seg, "q", 8, 4, SC | ZIPC_QUEUE_NO_AUX, &q), -EINVAL);
     ZT_ERR(zipc_queue_create_ex(seg, "q", 8, 4, SPSC | ZIPC_QUEUE_NO_AUX, &q), -EINVAL);
-    ZT_ERR(zipc_queue_create_ex(seg, "q", 8, 4, 0x8, &q), -EINVAL); /* unknown flag */
+    ZT_ERR(zipc_queue_create_ex(seg, "q", 8, 4, 0x10, &q), -EINVAL); /* unknown flag */
     /* 29 bytes: no room for the "_own" entry that records the mode. */
     ZT_ERR(zipc_queue_create_ex(seg, "a_queue_name_of_29_characters", 8, 4, SP, &q), -EINVAL);
     ZT_ERR(zipc_queue_create_ex(seg, "a_queue_name_of_29_characters", 8, 4, SC, &q), -EINVAL);

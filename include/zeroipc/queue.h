@@ -41,6 +41,17 @@ typedef struct zipc_queue zipc_queue;
  * with ZIPC_QUEUE_NO_AUX): one handle at a time pushes / pops. */
 #define ZIPC_QUEUE_SINGLE_PRODUCER 0x2u
 #define ZIPC_QUEUE_SINGLE_CONSUMER 0x4u
+/* Create only: the queue starts on a cache-line (64-byte) boundary, with up
+ * to 56 bytes before it that belong to no entry. A queue of at most 64 bytes
+ * (16 + align8(capacity * elem_size) + 4 * capacity: 4 slots of up to 8
+ * bytes, 2 of up to 20) is then exactly one line, and a message costs one
+ * line transfer instead of two: the lowest round-trip latency (docs/queue.md
+ * "Latency"). Every ZeroIPC implementation reads the segment as usual (they
+ * follow the table's offsets), but the allocation is not the one the
+ * format's align8 rule makes, so the segment's bytes differ from those
+ * another implementation would write for the same calls. Not reported by
+ * zipc_queue_flags. */
+#define ZIPC_QUEUE_LINE_ALIGNED 0x8u
 
 /* Single-producer / single-consumer queues (docs/queue.md "Single producer,
  * single consumer"). The byte format is unchanged; what changes is who may
