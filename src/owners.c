@@ -158,10 +158,12 @@ static uint64_t row_key(const zipc__owners *o, const zipc_owner_row_shm *r)
     return o->key0 ? o->key0 + (uint64_t)(r - o->rows) * sizeof(*r) : 0;
 }
 
-/* Is the holder of row R, whose pid reads P, alive? A row of our own pid
- * only if one of our handles holds it. */
+/* Is the process that row R's pid P names alive: its holder, or the
+ * recoverer whose mark it carries? A row of our own pid only if one of our
+ * handles (or recoverers) holds it. */
 static bool row_alive(const zipc__owners *o, const zipc_owner_row_shm *r, uint32_t p)
 {
+    p &= ~ZIPC_OWNER_RECOVERING;
     if (p == 0)
         return false;
     if (p == (uint32_t)getpid())
@@ -341,11 +343,12 @@ zipc_owner_row_shm *zipc__own_attach(const zipc__owners *o, uint32_t pid)
     for (uint32_t i = 0; o->rows && i < o->nrows; i++) {
         zipc_owner_row_shm *r = &o->rows[i];
         uint32_t p = zipc__load_acquire_u32(&r->pid); /* O4 */
-        if (p == 0 || p == ZIPC_OWNER_RECOVERING || holds_role(o, i))
+        if (p == 0 || holds_role(o, i))
             continue;
         if (zipc__load_acquire_u32(&r->state) != ZIPC_OWN_IDLE)
             continue;
-        if (p == pid) {
+        /* (An idle row a recoverer died on is reused like a dead owner's.) */
+        if ((p & ~ZIPC_OWNER_RECOVERING) == pid) {
             if (take_own_stale(o, r, p, pid, true))
                 return r;
             continue;
@@ -394,20 +397,29 @@ bool zipc__own_take_dead(const zipc__owners *o, zipc_owner_row_shm *r, zipc__own
     /* O4 (acquire): pairs with O3 and with the owner's phase releases: a dead
      * row's fields are final once its pid is read. */
     uint32_t p = zipc__load_acquire_u32(&r->pid);
-    if (p == 0 || p == ZIPC_OWNER_RECOVERING)
+    if (p == 0)
         return false;
     uint32_t st = zipc__load_acquire_u32(&r->state); /* O4 */
-    /* An ABANDONED row is nobody's current row, so even the process that
-     * abandoned it may repair it; a row one of our handles holds is a live
-     * claim (row_alive). */
-    if (p == (uint32_t)getpid()) {
-        if (!take_own_stale(o, r, p, ZIPC_OWNER_RECOVERING, false))
+    uint32_t me = (uint32_t)getpid(), mark = ZIPC_OWNER_RECOVERING | me;
+    /* A row marked by a recoverer is taken over only once that recoverer is
+     * dead; every repair is a CAS from the state the dead claim left, so
+     * repeating what it did is harmless. An ABANDONED row is nobody's
+     * current row, so even the process that abandoned it may repair it. A
+     * row that carries our own pid (or mark) is checked against the
+     * registry under its lock (take_own_stale). */
+    if ((p & ~ZIPC_OWNER_RECOVERING) == me) {
+        if (!take_own_stale(o, r, p, mark, true))
             return false;
     } else {
-        if ((st & 0xffu) != ZIPC_OWN_ABANDONED && row_alive(o, r, p))
+        bool abandoned = !(p & ZIPC_OWNER_RECOVERING) && (st & 0xffu) == ZIPC_OWN_ABANDONED;
+        if (!abandoned && row_alive(o, r, p))
             return false;
-        if (!zipc__cas_acquire_u32(&r->pid, &p, ZIPC_OWNER_RECOVERING)) /* O4 */
+        /* Registered before it carries our mark, as in attach. */
+        reg_add(row_key(o, r));
+        if (!zipc__cas_acquire_u32(&r->pid, &p, mark)) { /* O4 */
+            reg_del(row_key(o, r));
             return false;
+        }
     }
     st = zipc__load_acquire_u32(&r->state); /* O4 */
     *c = (zipc__own_claim){.pid = p, .op = st >> 8, .phase = st & 0xffu,
@@ -416,16 +428,17 @@ bool zipc__own_take_dead(const zipc__owners *o, zipc_owner_row_shm *r, zipc__own
     return true;
 }
 
-void zipc__own_put(zipc_owner_row_shm *r, const zipc__own_claim *c, bool done)
+void zipc__own_put(const zipc__owners *o, zipc_owner_row_shm *r, const zipc__own_claim *c,
+                   bool done)
 {
-    if (done) {
-        /* A recovered row was nobody's registered row (an abandoned one of
-         * ours left the registry when it was abandoned). */
+    if (done)
         free_row(r);
-        return;
-    }
-    /* O3 (release): the row goes back to its dead owner for a later retry. */
-    zipc__store_release_u32(&r->pid, c->pid);
+    else
+        /* O3 (release): the row goes back to its dead owner (or dead
+         * recoverer's mark) for a later retry. */
+        zipc__store_release_u32(&r->pid, c->pid);
+    /* Unregistered once our mark has left it (see attach). */
+    reg_del(row_key(o, r));
 }
 
 bool zipc__own_live_claim(const zipc__owners *o, const zipc_owner_row_shm *skip, uint32_t op,
@@ -436,7 +449,7 @@ bool zipc__own_live_claim(const zipc__owners *o, const zipc_owner_row_shm *skip,
         if (r == skip)
             continue;
         uint32_t p = zipc__load_acquire_u32(&r->pid); /* O4 */
-        if (p == 0 || p == ZIPC_OWNER_RECOVERING)
+        if (p == 0 || (p & ZIPC_OWNER_RECOVERING))
             continue;
         /* O5: pairs with the owner's intent, phase and idle releases: once a
          * claim is seen ended here, its slot stores are visible. */
@@ -464,7 +477,7 @@ uint32_t zipc__own_count_dead(const zipc__owners *o)
         if (st == ZIPC_OWN_IDLE)
             continue;
         /* As zipc__own_take_dead decides (our rows: the registry). */
-        if ((st & 0xffu) == ZIPC_OWN_ABANDONED || p == ZIPC_OWNER_RECOVERING ||
+        if ((st & 0xffu) == ZIPC_OWN_ABANDONED || (p & ZIPC_OWNER_RECOVERING) ||
             !row_alive(o, r, p))
             n++;
     }
@@ -506,12 +519,12 @@ int zipc__own_role_take(const zipc__owners *o, zipc_owner_row_shm *row, uint32_t
             /* O4: pairs with O3: a free row (0) was given back by its holder's
              * detach, which drops its roles first. */
             p = zipc__load_acquire_u32(&old->pid);
-            if (p == ZIPC_OWNER_RECOVERING)
-                return -EAGAIN;
-            if (p == self) {
+            if ((p & ZIPC_OWNER_RECOVERING) && row_alive(o, old, p))
+                return -EAGAIN; /* a live recoverer is repairing it */
+            if ((p & ~ZIPC_OWNER_RECOVERING) == self) {
                 if (!take_own_stale(o, old, p, self, true)) {
                     if (row_alive(o, old, p))
-                        return -EPERM;
+                        return (p & ZIPC_OWNER_RECOVERING) ? -EAGAIN : -EPERM;
                     roles = zipc__load_acquire_u32(&o->hdr->roles);
                     continue;
                 }

@@ -46,8 +46,10 @@
 /* Rows per structure: concurrent handles that can be tracked. Further
  * handles still work, untracked (their crashes are not attributable). */
 #define ZIPC_OWNERS_ROWS 64u
-/* pid value of a row while one recoverer works on it. */
-#define ZIPC_OWNER_RECOVERING UINT32_MAX
+/* A row's pid while one recoverer works on it: this bit | the recoverer's
+ * pid (pids are below 2^22), so that a recoverer that dies at work is seen
+ * dead and its row taken over, not held for good. */
+#define ZIPC_OWNER_RECOVERING 0x80000000u
 
 /* op (state >> 8) */
 #define ZIPC_OWN_PUSH 1u
@@ -208,9 +210,11 @@ typedef struct zipc__own_claim {
  * A row one of this process's handles holds is taken only once ABANDONED;
  * a row of this process's pid that none of them holds is dead. */
 bool zipc__own_take_dead(const zipc__owners *o, zipc_owner_row_shm *r, zipc__own_claim *c);
-/* After recovery: DONE frees the row; otherwise the dead pid is put back so
- * that a later call retries. */
-void zipc__own_put(zipc_owner_row_shm *r, const zipc__own_claim *c, bool done);
+/* After recovery: DONE frees the row; otherwise the pid it had (a dead
+ * owner's, or a dead recoverer's mark) is put back so that a later call
+ * retries. */
+void zipc__own_put(const zipc__owners *o, zipc_owner_row_shm *r, const zipc__own_claim *c,
+                   bool done);
 /* True if some row other than SKIP, whose process is alive, has a claim of OP
  * that covers COUNTER (wrapping u32 arithmetic). Conservative: such a claim may
  * be the real holder of a slot that a dead row only intended to claim. */

@@ -910,11 +910,17 @@ static bool recover_push(zipc_queue *q, const zipc_owner_row_shm *row, const zip
          * consumers have reached it (head == ctr, the consumers' view). */
         uint32_t h = ctr;
         /* O1 (release, acq on success): as a consumer's head CAS. */
-        if (!zipc__cas_acq_rel_u32(&q->shm->head, &h, ctr + 1))
+        if (!zipc__cas_acq_rel_u32(&q->shm->head, &h, ctr + 1) && (int32_t)(h - ctr) <= 0)
             return false; /* consumers are not there yet: pending */
-        /* R2: as release_pop: the slot is free for the next round. */
-        zipc__store_release_u32(sq, ctr + q->capacity);
-        rep->skipped++;
+        ZIPC_CRASH_POINT(241); /* recoverer: head moved past the slot, seq not */
+        /* Head past an unfilled slot (CAS failed with h > ctr): no consumer
+         * takes an unpublished slot, so a recoverer of this row was killed
+         * between its head CAS and the CAS below; finish its skip. Nobody
+         * else writes seq here meanwhile (the row is ours, its slot's next
+         * producer waits for this very value).
+         * R2: as release_pop: the slot is free for the next round. */
+        if (zipc__cas_release_u32(sq, &s, ctr + q->capacity))
+            rep->skipped++;
     }
     if (q->ws)
         zipc__waitset_notify(&q->ws[WS_NOT_EMPTY], INT32_MAX);
@@ -958,14 +964,14 @@ int zipc_queue_recover(zipc_queue *q, zipc_queue_report *report)
         zipc_owner_row_shm *row = &q->owners.rows[i];
         zipc__own_claim c;
         /* The idle row of a role holder has nothing to repair; the next
-         * taker of the role retires it. Taking it here would only open a
-         * window (a recoverer killed between take and put) that leaves the
-         * row RECOVERING and the role blocked for good. */
+         * taker of the role retires it (taking it here would only make a
+         * taker meanwhile wait with -EAGAIN). */
         if (zipc__own_role_named(&q->owners, row) &&
             zipc__load_relaxed_u32(&row->state) == ZIPC_OWN_IDLE)
             continue;
         if (!zipc__own_take_dead(&q->owners, row, &c))
             continue;
+        ZIPC_CRASH_POINT(240); /* recoverer: row marked, nothing repaired */
         bool done = true;
         if (c.phase != ZIPC_OWN_IDLE && c.op == ZIPC_OWN_PUSH)
             done = recover_push(q, row, &c, rep);
@@ -975,7 +981,7 @@ int zipc_queue_recover(zipc_queue *q, zipc_queue_report *report)
             rep->rows_freed++;
         else
             rep->pending++;
-        zipc__own_put(row, &c, done);
+        zipc__own_put(&q->owners, row, &c, done);
     }
     return 0;
 }

@@ -471,6 +471,7 @@ static bool recover_push(zipc_stack *s, const zipc_owner_row_shm *row, const zip
         zipc__store_release_u32(st, held); /* R3/R4: the slot as it was */
         return false;
     }
+    ZIPC_CRASH_POINT(331); /* recoverer: top moved below the slot, slot held */
     /* R4: the slot is free for the next pusher. */
     zipc__store_release_u32(st, ZIPC_SLOT_EMPTY);
     rep->skipped++;
@@ -536,6 +537,7 @@ int zipc_stack_recover(zipc_stack *s, zipc_stack_report *report)
         zipc__own_claim c;
         if (!zipc__own_take_dead(&s->owners, row, &c))
             continue;
+        ZIPC_CRASH_POINT(330); /* recoverer: row marked, nothing repaired */
         bool done = true;
         if (c.phase == ZIPC_OWN_ABANDONED)
             c.phase = ZIPC_OWN_CLAIMED;
@@ -549,7 +551,7 @@ int zipc_stack_recover(zipc_stack *s, zipc_stack_report *report)
             rep->rows_freed++;
         else
             rep->pending++;
-        zipc__own_put(row, &c, done);
+        zipc__own_put(&s->owners, row, &c, done);
     }
     return 0;
 }

@@ -214,7 +214,7 @@ static void *stale_recoverer(void *p)
         zipc__own_claim c;
         r->taken[i] = zipc__own_take_dead(&r->o, &r->o.rows[i], &c);
         if (r->taken[i])
-            zipc__own_put(&r->o.rows[i], &c, true);
+            zipc__own_put(&r->o, &r->o.rows[i], &c, true);
     }
     return NULL;
 }

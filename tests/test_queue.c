@@ -927,14 +927,27 @@ static void victim_op(void *p)
     zt_fail(__FILE__, __LINE__, "crash point %d not reached", v->point);
 }
 
+static void recoverer_op(void *p)
+{
+    const struct victim *v = p;
+    zipc_segment *seg;
+    zipc_queue *q;
+    ZT_OK(zipc_segment_open(v->seg, &seg));
+    ZT_OK(zipc_queue_open(seg, "q", 8, &q));
+    zipc__crash_at = v->point;
+    zipc_queue_recover(q, NULL);
+    zt_fail(__FILE__, __LINE__, "crash point %d not reached", v->point);
+}
+
 /* Kill a process at POINT inside an operation on a queue holding 0, 1, 2;
- * then check, recover, and verify what survives. */
-static void crash_at_point(int point, bool batch)
+ * then (RPOINT) kill a recoverer at RPOINT; then check, recover, and verify
+ * what survives. */
+static void crash_at_point(int point, bool batch, int rpoint)
 {
     zipc_segment *seg;
     zipc_queue *q;
     char suffix[32];
-    snprintf(suffix, sizeof(suffix), "crash%d%c", point, batch ? 'b' : 's');
+    snprintf(suffix, sizeof(suffix), "crash%d%c%d", point, batch ? 'b' : 's', rpoint);
     struct victim v = {zt_name(suffix), point, batch};
     ZT_OK(zipc_segment_create(v.seg, 1 << 16, 0, &seg));
     ZT_OK(zipc_queue_create(seg, "q", 8, 8, &q));
@@ -956,6 +969,16 @@ static void crash_at_point(int point, bool batch)
     /* Recover, draining whatever a pending repair waits for. */
     uint64_t got[16];
     int n = 0;
+    if (rpoint) {
+        /* Consumers first reach the claim, then a recoverer dies at work on
+         * it: its mark on the row is a dead claim, taken over below. */
+        while (n < 16 && zipc_queue_try_pop(q, &got[n]) == 0)
+            n++;
+        struct victim rv = {v.seg, rpoint, false};
+        ZT_EQ(zt_wait(zt_fork(recoverer_op, &rv)), 128 + SIGKILL);
+        ZT_OK(zipc_queue_check(q, &rep));
+        ZT_EQ(rep.dead_owners, 1);
+    }
     for (int round = 0; round < 4; round++) {
         ZT_OK(zipc_queue_recover(q, &rep));
         while (n < 16 && zipc_queue_try_pop(q, &got[n]) == 0)
@@ -995,11 +1018,27 @@ ZTEST(queue_process_killed_at_each_crash_point_is_detected_and_recovered, ZT_FAS
     static const int points[] = {200, 201, 202, 203, 210, 211, 212};
     for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
         printf("    crash point %d\n", points[i]);
-        crash_at_point(points[i], false);
+        crash_at_point(points[i], false, 0);
         if (points[i] >= 210)
-            crash_at_point(points[i], true);
+            crash_at_point(points[i], true, 0);
     }
-    crash_at_point(213, true);
+    crash_at_point(213, true, 0);
+}
+
+/* A recoverer killed at work leaves its mark (not a bare "recovering") on
+ * the dead row: the next recover sees the recoverer dead, takes the row over
+ * and finishes the repair, including a skip killed halfway (head moved past
+ * the unfilled slot, its seq not yet freed). Before, the row stayed
+ * "recovering" for good: dead_owners never reached 0, and the skipped
+ * slot's next round waited forever. */
+ZTEST(queue_recoverer_killed_at_work_is_taken_over_by_the_next_recover, ZT_FAST)
+{
+    static const int points[][2] = {{201, 240}, {201, 241}, {202, 240}, {211, 240}};
+    for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+        printf("    claim killed at %d, recoverer at %d\n", points[i][0], points[i][1]);
+        crash_at_point(points[i][0], false, points[i][1]);
+    }
+    crash_at_point(211, true, 240);
 }
 
 /* Live producers and consumers keep going while one of them is killed

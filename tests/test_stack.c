@@ -518,13 +518,26 @@ static void victim_op(void *p)
     zt_fail(__FILE__, __LINE__, "crash point %d not reached", v->point);
 }
 
-/* A stack holding 0, 1, 2; a process killed at POINT; what recovery leaves. */
-static void crash_at_point(int point, int want_count, int busy_on_pop)
+static void recoverer_op(void *p)
+{
+    const struct victim *v = p;
+    zipc_segment *seg;
+    zipc_stack *s;
+    ZT_OK(zipc_segment_open(v->seg, &seg));
+    ZT_OK(zipc_stack_open(seg, "s", 4, &s));
+    zipc__crash_at = v->point;
+    zipc_stack_recover(s, NULL);
+    zt_fail(__FILE__, __LINE__, "crash point %d not reached", v->point);
+}
+
+/* A stack holding 0, 1, 2; a process killed at POINT; (RPOINT) a recoverer
+ * killed at RPOINT; what recovery leaves. */
+static void crash_at_point_r(int point, int want_count, int busy_on_pop, int rpoint)
 {
     zipc_segment *seg;
     zipc_stack *s;
     char suffix[32];
-    snprintf(suffix, sizeof(suffix), "crash%d", point);
+    snprintf(suffix, sizeof(suffix), "crash%d_%d", point, rpoint);
     struct victim v = {zt_name(suffix), point};
     ZT_OK(zipc_segment_create(v.seg, 1 << 16, 0, &seg));
     ZT_OK(zipc_stack_create(seg, "s", 4, 8, &s));
@@ -534,6 +547,14 @@ static void crash_at_point(int point, int want_count, int busy_on_pop)
     zipc_stack_report rep;
     ZT_OK(zipc_stack_check(s, &rep));
     ZT_EQ(rep.dead_owners, 1);
+    if (rpoint) {
+        /* Its mark on the row is a dead claim, taken over below. */
+        struct victim rv = {v.seg, rpoint};
+        ZT_EQ(zt_wait(zt_fork(recoverer_op, &rv)), 128 + SIGKILL);
+        ZT_OK(zipc_stack_check(s, &rep));
+        ZT_EQ(rep.dead_owners, 1);
+        busy_on_pop = 0; /* what is busy now depends on how far it got */
+    }
     int32_t x = 50;
     if (busy_on_pop > 0)
         ZT_ERR(zipc_stack_try_pop(s, &x), -EBUSY);
@@ -541,7 +562,7 @@ static void crash_at_point(int point, int want_count, int busy_on_pop)
         ZT_ERR(zipc_stack_try_push(s, &x), -EBUSY);
     ZT_OK(zipc_stack_recover(s, &rep));
     ZT_EQ(rep.pending, 0);
-    ZT_EQ(rep.rows_freed, 1);
+    ZT_EQ(rep.rows_freed, rpoint ? 2 : 1); /* and the dead recoverer's own idle row */
     ZT_OK(zipc_stack_check(s, &rep));
     ZT_EQ(rep.dead_owners, 0);
     ZT_EQ(rep.inflight, 0);
@@ -563,6 +584,11 @@ static void crash_at_point(int point, int want_count, int busy_on_pop)
     zipc_segment_unlink(v.seg);
 }
 
+static void crash_at_point(int point, int want_count, int busy_on_pop)
+{
+    crash_at_point_r(point, want_count, busy_on_pop, 0);
+}
+
 ZTEST(stack_process_killed_at_each_crash_point_is_detected_and_recovered, ZT_FAST)
 {
     /* point, elements left after recovery, which op is -EBUSY before it */
@@ -577,6 +603,18 @@ ZTEST(stack_process_killed_at_each_crash_point_is_detected_and_recovered, ZT_FAS
     crash_at_point(313, 2, -1);
     crash_at_point(314, 2, 0);
     crash_at_point(320, 3, 1);  /* a peek held it: READY again */
+}
+
+/* A recoverer killed at work leaves its mark on the row: the next recover
+ * sees it dead, takes the row over and finishes, including a repair killed
+ * between moving top and freeing the slot it held. */
+ZTEST(stack_recoverer_killed_at_work_is_taken_over_by_the_next_recover, ZT_FAST)
+{
+    crash_at_point_r(301, 3, 0, 330);
+    crash_at_point_r(302, 3, 0, 331);
+    crash_at_point_r(303, 4, 0, 330);
+    crash_at_point_r(312, 2, 0, 330);
+    crash_at_point_r(320, 3, 0, 330);
 }
 
 ZTEST(stack_dead_pusher_below_newer_elements_is_recovered_once_popped_down_to, ZT_FAST)

@@ -79,7 +79,7 @@ typedef struct zipc_queue zipc_queue;
  *    with -EPERM while that process lives (if the pid is the caller's own,
  *    say after a container restart that kept /dev/shm, the row is known not
  *    to be one of the caller's handles and is taken over). While a dead holder's
- *    row is being repaired by zipc_queue_recover, a push / pop that would
+ *    row is being repaired by a live zipc_queue_recover, a push / pop that would
  *    take the role over returns -EAGAIN (blocking calls retry).
  *  - Other ZeroIPC implementations do not know these flags: a queue created
  *    with them must not be pushed (SINGLE_PRODUCER) / popped
