@@ -30,6 +30,15 @@ static uint32_t *raw_seq(zipc_queue_shm *q)
     return (uint32_t *)((uint8_t *)q + zipc__queue_seq_offset(q->capacity, q->elem_size));
 }
 
+/* Open segment NAME and its queue "q" of ES-byte elements. */
+static zipc_queue *open_q(const char *name, size_t es, zipc_segment **seg)
+{
+    zipc_queue *q;
+    ZT_OK(zipc_segment_open(name, seg));
+    ZT_OK(zipc_queue_open(*seg, "q", es, &q));
+    return q;
+}
+
 /* ---- return codes ------------------------------------------------------------ */
 
 ZTEST(queue_create_rounds_capacity_up_to_a_power_of_two, ZT_FAST)
@@ -317,9 +326,7 @@ static void line_stream_producer(void *p)
 {
     const struct line_stream *ls = p;
     zipc_segment *seg;
-    zipc_queue *q;
-    ZT_OK(zipc_segment_open(ls->name, &seg));
-    ZT_OK(zipc_queue_open(seg, "q", 16, &q));
+    zipc_queue *q = open_q(ls->name, 16, &seg);
     for (uint64_t i = 0; i < ls->n; i++) {
         uint64_t m[2] = {i, zt_checksum(&i, sizeof i)};
         ZT_OK(zipc_queue_push(q, m, 10 * SEC));
@@ -913,9 +920,7 @@ static void victim_op(void *p)
 {
     const struct victim *v = p;
     zipc_segment *seg;
-    zipc_queue *q;
-    ZT_OK(zipc_segment_open(v->seg, &seg));
-    ZT_OK(zipc_queue_open(seg, "q", 8, &q));
+    zipc_queue *q = open_q(v->seg, 8, &seg);
     uint64_t in[2] = {3, 4}, out[2];
     zipc__crash_at = v->point;
     if (v->point < 210)
@@ -931,9 +936,7 @@ static void recoverer_op(void *p)
 {
     const struct victim *v = p;
     zipc_segment *seg;
-    zipc_queue *q;
-    ZT_OK(zipc_segment_open(v->seg, &seg));
-    ZT_OK(zipc_queue_open(seg, "q", 8, &q));
+    zipc_queue *q = open_q(v->seg, 8, &seg);
     zipc__crash_at = v->point;
     zipc_queue_recover(q, NULL);
     zt_fail(__FILE__, __LINE__, "crash point %d not reached", v->point);

@@ -2423,9 +2423,8 @@ static void role_holder_dies_popping(void *p)
 {
     const struct role_victim *v = p;
     zipc_segment *seg;
-    zipc_queue *q;
     ZT_OK(zipc_segment_open(v->seg, &seg));
-    ZT_OK(zipc_queue_open(seg, "q", 8, &q));
+    zipc_queue *q = rq_open(seg, 8);
     for (uint64_t i = 10; i < 13; i++)
         ZT_OK(zipc_queue_try_push(q, &i));
     uint64_t x;
@@ -2438,9 +2437,8 @@ static void recoverer_dies(void *p)
 {
     const struct role_victim *v = p;
     zipc_segment *seg;
-    zipc_queue *q;
     ZT_OK(zipc_segment_open(v->seg, &seg));
-    ZT_OK(zipc_queue_open(seg, "q", 8, &q));
+    zipc_queue *q = rq_open(seg, 8);
     zipc__crash_at = v->point;
     zipc_queue_recover(q, NULL);
     zt_fail(__FILE__, __LINE__, "crash point %d not reached", v->point);
