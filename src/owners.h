@@ -205,8 +205,10 @@ typedef struct zipc__own_claim {
     uint32_t pid, op, phase, counter, count;
 } zipc__own_claim;
 
-/* Take row R for recovery if its owner is dead (or it was abandoned): the
- * row's pid becomes ZIPC_OWNER_RECOVERING and *c receives the frozen claim.
+/* Take row R for recovery if its owner is dead (or it was abandoned), or if
+ * it carries the mark of a recoverer that died: the row's pid becomes our
+ * mark (ZIPC_OWNER_RECOVERING | our pid) and *c receives the frozen claim
+ * (c->pid: the pid it had, an owner's or a dead recoverer's mark).
  * A row one of this process's handles holds is taken only once ABANDONED;
  * a row of this process's pid that none of them holds is dead. */
 bool zipc__own_take_dead(const zipc__owners *o, zipc_owner_row_shm *r, zipc__own_claim *c);

@@ -431,12 +431,39 @@ int zipc_stack_check(zipc_stack *s, zipc_stack_report *rep)
     return 0;
 }
 
+/* Taking over the row of a recoverer that died at work: its repair may have
+ * taken effect, and live operations may have reused index I since; its
+ * states are then theirs, not the dead claim's (indices and slot states come
+ * back, unlike the Queue's counters). So nothing is touched while a live row
+ * claims I in any operation (pending: a later call retries). A recoverer
+ * marks the row IDLE right after its repair takes effect (repaired()), so
+ * this matters only for one killed between the two stores. */
+static bool retaken_and_busy(const zipc_stack *s, const zipc_owner_row_shm *row,
+                             const zipc__own_claim *c)
+{
+    if (!(c->pid & ZIPC_OWNER_RECOVERING))
+        return false;
+    return zipc__own_live_claim(&s->owners, row, ZIPC_OWN_PUSH, c->counter) ||
+           zipc__own_live_claim(&s->owners, row, ZIPC_OWN_POP, c->counter) ||
+           zipc__own_live_claim(&s->owners, row, ZIPC_OWN_PEEK, c->counter);
+}
+
+/* A repair took effect: the row, ours while we recover it, says so at once,
+ * so that a recoverer taking it over after we die repeats nothing. */
+static void repaired(zipc_owner_row_shm *row, uint32_t *counter)
+{
+    zipc__own_idle(row);
+    (*counter)++;
+}
+
 /* A dead pusher's claim on index i. True when nothing is left to repair. */
-static bool recover_push(zipc_stack *s, const zipc_owner_row_shm *row, const zipc__own_claim *c,
+static bool recover_push(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own_claim *c,
                          zipc_stack_report *rep)
 {
     uint32_t i = c->counter;
     zipc_atomic_u32 *st = &s->state[i];
+    if (retaken_and_busy(s, row, c))
+        return false;
     int32_t top = zipc__load_acquire_i32(&s->shm->top); /* O2: pairs with O1 */
     uint32_t v = zipc__load_acquire_u32(st); /* as A3/A4: pairs with R3/R4 */
     if (v == ZIPC_SLOT_READY || v == ZIPC_SLOT_READING)
@@ -444,7 +471,7 @@ static bool recover_push(zipc_stack *s, const zipc_owner_row_shm *row, const zip
     if (v == ZIPC_SLOT_WRITING && c->phase == ZIPC_OWN_COPIED) {
         /* R3: its bytes were complete (COPIED was a release, read with acquire). */
         if (zipc__cas_release_u32(st, &v, ZIPC_SLOT_READY))
-            rep->republished++;
+            repaired(row, &rep->republished);
         return true;
     }
     /* A live pusher that owns i too (two pushers can own one index after a
@@ -457,7 +484,7 @@ static bool recover_push(zipc_stack *s, const zipc_owner_row_shm *row, const zip
          * claimed. A WRITING slot here is not its own if it was PENDING. */
         if (c->phase != ZIPC_OWN_PENDING && v == ZIPC_SLOT_WRITING &&
             zipc__cas_release_u32(st, &v, ZIPC_SLOT_EMPTY)) /* R4 */
-            rep->skipped++;
+            repaired(row, &rep->skipped);
         return true;
     }
     if ((int32_t)i != top)
@@ -466,26 +493,32 @@ static bool recover_push(zipc_stack *s, const zipc_owner_row_shm *row, const zip
     uint32_t held = v;
     if (!zipc__cas_acquire_u32(st, &v, ZIPC_SLOT_WRITING)) /* A5 */
         return false;
+    /* The WRITING slot is now ours: the row says CLAIMED, so that a recoverer
+     * taking over after we die frees it even when the dead claim was PENDING. */
+    zipc__own_phase(row, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
     int32_t t = top;
     if (!zipc__cas_release_i32(&s->shm->top, &t, top - 1)) { /* O1, as a popper's */
         zipc__store_release_u32(st, held); /* R3/R4: the slot as it was */
+        zipc__own_phase(row, ZIPC_OWN_PUSH, c->phase);
         return false;
     }
     ZIPC_CRASH_POINT(331); /* recoverer: top moved below the slot, slot held */
     /* R4: the slot is free for the next pusher. */
     zipc__store_release_u32(st, ZIPC_SLOT_EMPTY);
-    rep->skipped++;
+    repaired(row, &rep->skipped);
     if (s->ws)
         zipc__waitset_notify(&s->ws[WS_NOT_FULL], INT32_MAX);
     return true;
 }
 
 /* A dead popper's (or peeker's) claim on index i. */
-static bool recover_pop(zipc_stack *s, const zipc_owner_row_shm *row, const zipc__own_claim *c,
+static bool recover_pop(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own_claim *c,
                         zipc_stack_report *rep)
 {
     uint32_t i = c->counter;
     zipc_atomic_u32 *st = &s->state[i];
+    if (retaken_and_busy(s, row, c))
+        return false;
     int32_t top = zipc__load_acquire_i32(&s->shm->top); /* O2: pairs with O1 */
     bool peek = c->op == ZIPC_OWN_PEEK;
     if (c->phase == ZIPC_OWN_PENDING &&
@@ -502,7 +535,7 @@ static bool recover_pop(zipc_stack *s, const zipc_owner_row_shm *row, const zipc
          * lost. A pop had taken it: the element is lost, the slot is freed. */
         uint32_t to = peek ? ZIPC_SLOT_READY : ZIPC_SLOT_EMPTY;
         if (c->phase != ZIPC_OWN_PENDING && zipc__cas_release_u32(st, &v, to)) /* R3 / R4 */
-            peek ? rep->restored++ : rep->released++;
+            repaired(row, peek ? &rep->restored : &rep->released);
         return true;
     }
     if (v == ZIPC_SLOT_READY && !peek && (int32_t)i > top) {
@@ -510,11 +543,11 @@ static bool recover_pop(zipc_stack *s, const zipc_owner_row_shm *row, const zipc
          * top if nothing was popped since, otherwise drop it. */
         int32_t t = (int32_t)i - 1;
         if (t == top && zipc__cas_release_i32(&s->shm->top, &t, (int32_t)i)) { /* O1 */
-            rep->restored++;
+            repaired(row, &rep->restored);
             if (s->ws)
                 zipc__waitset_notify(&s->ws[WS_NOT_EMPTY], INT32_MAX);
         } else if (zipc__cas_release_u32(st, &v, ZIPC_SLOT_EMPTY)) { /* R4 */
-            rep->released++;
+            repaired(row, &rep->released);
         }
         return true;
     }

@@ -21,6 +21,7 @@
 #include "harness.h"
 #include "owners.h"
 #include "stack_shm.h"
+#include "testhooks.h"
 
 static zipc_stack_shm *raw_stack(zipc_segment *seg, const char *name)
 {
@@ -213,6 +214,57 @@ ZTEST(stack_recover_taking_over_a_dead_recoverers_row_does_not_free_a_slot_a_liv
         ZT_EQ(x, want);
     }
     ZT_ERR(zipc_stack_try_pop(s, &x), -EAGAIN);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+/* A pusher killed between its move of top and its CLAIMED store (row
+ * PENDING, top over an EMPTY slot); a recoverer that held the slot, moved
+ * top back below it and was killed (crash point 331) before freeing it. The
+ * recoverer had marked the row CLAIMED when it took the slot, so the next
+ * recover frees the WRITING slot; before, the PENDING row made it leave the
+ * slot alone and every push to that index answered -EBUSY. */
+static void recover_killed_at_331(void *arg)
+{
+    zipc_segment *seg;
+    zipc_stack *s;
+    ZT_OK(zipc_segment_open((const char *)arg, &seg));
+    ZT_OK(zipc_stack_open(seg, "s", 4, &s));
+    zipc__crash_at = 331;
+    zipc_stack_recover(s, NULL);
+    zt_fail(__FILE__, __LINE__, "crash point 331 not reached");
+}
+
+ZTEST(stack_recoverer_killed_holding_the_slot_of_a_pending_pusher_leaves_no_stuck_slot, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_stack *s = stack_012(&seg);
+    zipc_stack_shm *raw = raw_stack(seg, "s");
+    uint32_t *st = raw_state(raw);
+    zipc_owner_row_shm *rows = raw_rows(seg, "s_own");
+    set_row(&rows[1], dead_pid(), ZIPC_OWN_PUSH, ZIPC_OWN_PENDING, 3);
+    store(&raw->top, 3);
+    ZT_EQ(load(&st[3]), ZIPC_SLOT_EMPTY);
+    ZT_EQ(zt_wait(zt_fork(recover_killed_at_331, (void *)zipc_segment_name(seg))),
+          128 + SIGKILL);
+    ZT_EQ((int32_t)load(&raw->top), 2);
+    ZT_EQ(load(&st[3]), ZIPC_SLOT_WRITING); /* held by the dead recoverer */
+    zipc_stack_report rep;
+    ZT_OK(zipc_stack_recover(s, &rep));
+    ZT_EQ(rep.pending, 0);
+    ZT_OK(zipc_stack_check(s, &rep));
+    ZT_EQ(rep.dead_owners, 0);
+    ZT_EQ(load(&st[3]), ZIPC_SLOT_EMPTY);
+    int32_t x;
+    for (int32_t i = 10; i < 50; i++) {
+        ZT_OK(zipc_stack_try_push(s, &i));
+        ZT_OK(zipc_stack_try_pop(s, &x));
+        ZT_EQ(x, i);
+    }
+    for (int32_t want = 2; want >= 0; want--) {
+        ZT_OK(zipc_stack_try_pop(s, &x));
+        ZT_EQ(x, want);
+    }
     zipc_stack_close(s);
     zipc_segment_close(seg);
 }

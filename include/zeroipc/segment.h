@@ -112,7 +112,8 @@ ZIPC_API uint32_t zipc_segment_entry_count(zipc_segment *seg);
 ZIPC_API uint32_t zipc_segment_max_entries(const zipc_segment *seg);
 /* Bytes used: table plus every allocation (next_offset). */
 ZIPC_API uint64_t zipc_segment_bytes_used(zipc_segment *seg);
-/* Bytes still available for the next allocation (after 8-byte alignment). */
+/* Bytes still available for the next allocation (after 8-byte alignment; a
+ * queue created ZIPC_QUEUE_LINE_ALIGNED needs up to 56 more). */
 ZIPC_API uint64_t zipc_segment_bytes_free(zipc_segment *seg);
 /* True when the handle was opened with ZIPC_SEGMENT_READONLY. */
 ZIPC_API bool zipc_segment_is_readonly(const zipc_segment *seg);
