@@ -9,7 +9,8 @@
  *                  (chunks disturbed by other work are the slow tail)
  * Prints A, B and B/A per round, then the median B/A. N and REPS from the
  * environment; QFLAGS (default 0) are the ZIPC_QUEUE_* creation flags of both
- * (6: single producer and single consumer). Development tool: used to decide what stays in the fast path
+ * (6: single producer and single consumer; 8: line aligned), QCAP the
+ * capacity (default 1024; 4 with QFLAGS=8: a queue of one cache line). Development tool: used to decide what stays in the fast path
  * (docs/queue.md "Speed"). */
 #include "../bench_mechs.h"
 
@@ -20,20 +21,25 @@ int zv_queue_try_push(zipc_queue *, const void *);
 int zv_queue_try_pop(zipc_queue *, void *);
 
 static uint32_t qflags(void) { return (uint32_t)bench_env_u64("QFLAGS", 0); }
+static uint32_t qcap(void) { return (uint32_t)bench_env_u64("QCAP", BENCH_CAPACITY); }
 
-static int a_setup(bench_run *r) { return q_setup_flags(r, qflags()); }
+typedef int (*create_fn)(zipc_segment *, const char *, size_t, uint32_t, uint32_t, zipc_queue **);
+typedef void (*close_fn)(zipc_queue *);
 
-static int v_setup(bench_run *r)
+static int setup_with(bench_run *r, create_fn create, close_fn close)
 {
-    int rc = seg_create(r, 2 * (16 + 12 * BENCH_CAPACITY + 4096));
+    int rc = seg_create(r, 2 * (16 + 12 * (uint64_t)qcap() + 4096));
     for (int ch = 0; !rc && ch < r->nchan; ch++) {
         zipc_queue *q;
-        rc = zv_queue_create_ex(r->seg, q_name(ch), 8, BENCH_CAPACITY, qflags(), &q);
+        rc = create(r->seg, q_name(ch), 8, qcap(), qflags(), &q);
         if (!rc)
-            zv_queue_close(q);
+            close(q);
     }
     return rc;
 }
+
+static int a_setup(bench_run *r) { return setup_with(r, zipc_queue_create_ex, zipc_queue_close); }
+static int v_setup(bench_run *r) { return setup_with(r, zv_queue_create_ex, zv_queue_close); }
 
 static int v_attach(bench_run *r)
 {
