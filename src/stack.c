@@ -494,12 +494,16 @@ static bool recover_push(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own
     if (!zipc__cas_acquire_u32(st, &v, ZIPC_SLOT_WRITING)) /* A5 */
         return false;
     /* The WRITING slot is now ours: the row says CLAIMED, so that a recoverer
-     * taking over after we die frees it even when the dead claim was PENDING. */
+     * taking over after we die frees it even when the dead claim was PENDING.
+     * The phase it had is kept to put back: c->phase is not it for an
+     * ABANDONED row (read as CLAIMED), and a live owner's row must go back
+     * ABANDONED, or it would read as that owner's live claim for good. */
+    uint32_t was = zipc__load_relaxed_u32(&row->state) & 0xffu; /* ours while we hold it */
     zipc__own_phase(row, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
     int32_t t = top;
     if (!zipc__cas_release_i32(&s->shm->top, &t, top - 1)) { /* O1, as a popper's */
         zipc__store_release_u32(st, held); /* R3/R4: the slot as it was */
-        zipc__own_phase(row, ZIPC_OWN_PUSH, c->phase);
+        zipc__own_phase(row, ZIPC_OWN_PUSH, was);
         return false;
     }
     ZIPC_CRASH_POINT(331); /* recoverer: top moved below the slot, slot held */

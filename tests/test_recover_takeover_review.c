@@ -310,3 +310,204 @@ ZTEST(queue_owner_rows_with_hostile_recovering_marks_never_crash_hang_or_lose_li
     zipc_queue_close(q);
     zipc_segment_close(seg);
 }
+
+/* ---- review of cba12d7: restoring the row after a failed top CAS ------------------ */
+
+#include <pthread.h>
+#include <time.h>
+
+struct bouncer {
+    zipc_stack *s;     /* its own handle (second mapping of the segment) */
+    uint32_t pause;    /* 1: stop between a push and its pop, and ack */
+    uint32_t paused;
+    uint32_t stop;
+};
+
+/* pause / paused: a store then a load of the other's flag on each side, so
+ * seq_cst (with acquire / release both could read the old value). */
+
+/* A live peer pushing one element above the top and popping it again: top
+ * bounces between i and i + 1, as it does under any pusher above i. */
+static void *bounce(void *arg)
+{
+    struct bouncer *b = arg;
+    int32_t v = 1000, x;
+    while (!__atomic_load_n(&b->stop, __ATOMIC_SEQ_CST)) {
+        if (__atomic_load_n(&b->pause, __ATOMIC_SEQ_CST)) {
+            __atomic_store_n(&b->paused, 1, __ATOMIC_SEQ_CST);
+            while (__atomic_load_n(&b->pause, __ATOMIC_SEQ_CST) &&
+                   !__atomic_load_n(&b->stop, __ATOMIC_SEQ_CST))
+                sched_yield();
+            __atomic_store_n(&b->paused, 0, __ATOMIC_SEQ_CST);
+            continue;
+        }
+        if (zipc_stack_try_push(b->s, &v) != 0)
+            continue;
+        while (zipc_stack_try_pop(b->s, &x) != 0) /* back to where it was */
+            ;
+    }
+    return NULL;
+}
+
+static void bouncer_pause(struct bouncer *b)
+{
+    __atomic_store_n(&b->pause, 1, __ATOMIC_SEQ_CST);
+    while (!__atomic_load_n(&b->paused, __ATOMIC_SEQ_CST))
+        sched_yield();
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* History: a live pusher L (the runner, alive) moved top 2 -> 3, could
+ * neither claim slot 3 nor undo its move, and abandoned the claim (row
+ * ABANDONED; L went on with a fresh row). Slot 3 is EMPTY under top. A
+ * recover holds slot 3, marks the row CLAIMED (cba12d7) and tries to move top
+ * 3 -> 2; a live pusher above (top 3 -> 4) makes that CAS fail, and the
+ * recoverer "restores" the row's phase from c->phase, which zipc_stack_recover
+ * had rewritten from ABANDONED to CLAIMED. The row goes back to L's live pid
+ * saying PUSH CLAIMED: no other process ever takes it again (L is alive and
+ * the row no longer says ABANDONED), it counts as a live push claim on index
+ * 3 for every later recover, and slot 3 stays EMPTY under top: pops answer
+ * -EBUSY until L exits. A race: retried (bounded by time) until the top CAS
+ * fails at least once, as far as can be told from outside. */
+ZTEST(stack_recover_of_an_abandoned_push_keeps_it_abandoned_when_its_top_cas_fails_thread,
+      ZT_FAST)
+{
+    zipc_segment *seg, *seg2;
+    zipc_stack *s = stack_012(&seg);
+    zipc_stack_shm *raw = raw_stack(seg, "s");
+    uint32_t *st = raw_state(raw);
+    zipc_owner_row_shm *rows = raw_rows(seg, "s_own");
+    struct bouncer b = {0};
+    ZT_OK(zipc_segment_open(zipc_segment_name(seg), &seg2));
+    ZT_OK(zipc_stack_open(seg2, "s", 4, &b.s));
+    const uint32_t live = (uint32_t)getppid();
+    __atomic_store_n(&b.pause, 1, __ATOMIC_SEQ_CST);
+    pthread_t th;
+    ZT_ASSERT(pthread_create(&th, NULL, bounce, &b) == 0);
+    uint64_t budget = zt_env_u64("ZIPC_REVIEW_RACE_MS", 300) * 1000000u;
+    uint64_t t0 = now_ns(), tries = 0, freed = 0;
+    bool stuck = false;
+    while (!stuck && now_ns() - t0 < budget) {
+        bouncer_pause(&b);
+        store(&raw->top, 3);
+        store(&st[3], ZIPC_SLOT_EMPTY);
+        set_row(&rows[1], live, ZIPC_OWN_PUSH, ZIPC_OWN_ABANDONED, 3);
+        __atomic_store_n(&b.pause, 0, __ATOMIC_SEQ_CST);
+        zipc_stack_report rep;
+        ZT_OK(zipc_stack_recover(s, &rep));
+        tries++;
+        uint32_t p = load(&rows[1].pid), state = load(&rows[1].state);
+        if (p == 0)
+            freed++;
+        else if (p == live && state != ZIPC_OWN_STATE(ZIPC_OWN_PUSH, ZIPC_OWN_ABANDONED))
+            stuck = true;
+    }
+    bouncer_pause(&b);
+    __atomic_store_n(&b.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    /* Whatever the last try left, a quiet recover finishes it. */
+    zipc_stack_report rep;
+    ZT_OK(zipc_stack_recover(s, &rep));
+    int32_t x;
+    if (stuck)
+        fprintf(stderr,
+                "    after %llu recovers (%llu freed): row says %#x, pid %u (live); "
+                "a quiet recover then: pending %u, freed %u; pop answers %d\n",
+                (unsigned long long)tries, (unsigned long long)freed, load(&rows[1].state),
+                load(&rows[1].pid), rep.pending, rep.rows_freed, zipc_stack_try_pop(s, &x));
+    ZT_ASSERT(!stuck);
+    for (int32_t want = 2; want >= 0; want--) {
+        ZT_OK(zipc_stack_try_pop(s, &x));
+        ZT_EQ(x, want);
+    }
+    ZT_ERR(zipc_stack_try_pop(s, &x), -EAGAIN);
+    zipc_stack_close(b.s);
+    zipc_segment_close(seg2);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+/* A live peer popping the top element and pushing it back: top bounces
+ * between i and i - 1, as it does under any popper of i. */
+static void *pop_push(void *arg)
+{
+    struct bouncer *b = arg;
+    int32_t x;
+    while (!__atomic_load_n(&b->stop, __ATOMIC_SEQ_CST)) {
+        if (__atomic_load_n(&b->pause, __ATOMIC_SEQ_CST)) {
+            __atomic_store_n(&b->paused, 1, __ATOMIC_SEQ_CST);
+            while (__atomic_load_n(&b->pause, __ATOMIC_SEQ_CST) &&
+                   !__atomic_load_n(&b->stop, __ATOMIC_SEQ_CST))
+                sched_yield();
+            __atomic_store_n(&b->paused, 0, __ATOMIC_SEQ_CST);
+            continue;
+        }
+        if (zipc_stack_try_pop(b->s, &x) != 0)
+            continue;
+        while (zipc_stack_try_push(b->s, &x) != 0) /* back where it was */
+            ;
+    }
+    return NULL;
+}
+
+/* docs/queue.md "Limits" says a taker-over can only mistake a reuse of the
+ * index for the dead claim when the reusing operation's process dies too.
+ * retaken_and_busy() is a check, then the repair acts: a live popper that
+ * starts between the two is not seen. History (by hand, as above): popper D
+ * killed at 311 (POP CLAIMED on index 2, slot READY, top 1); recoverer Q put
+ * the element back (top 1 -> 2) and was killed before its idle store. The
+ * next recover takes the row over while a live peer pops index 2 and pushes
+ * it back. When the peer moved top 2 -> 1 after the check, the taker-over
+ * reads slot 2 READY above top and moves top back to 2 over the peer's pop:
+ * once the peer has read and freed the slot, top covers an EMPTY slot (its
+ * push lands at 3). A race, retried (bounded by time). */
+ZTEST(stack_recover_taking_over_a_dead_recoverers_row_ignores_a_live_pop_starting_after_its_check_thread,
+      ZT_FAST)
+{
+    zipc_segment *seg, *seg2;
+    zipc_stack *s = stack_012(&seg);
+    zipc_stack_shm *raw = raw_stack(seg, "s");
+    uint32_t *st = raw_state(raw);
+    zipc_owner_row_shm *rows = raw_rows(seg, "s_own");
+    struct bouncer b = {0};
+    ZT_OK(zipc_segment_open(zipc_segment_name(seg), &seg2));
+    ZT_OK(zipc_stack_open(seg2, "s", 4, &b.s));
+    const uint32_t dead = ZIPC_OWNER_RECOVERING | dead_pid();
+    __atomic_store_n(&b.pause, 1, __ATOMIC_SEQ_CST);
+    pthread_t th;
+    ZT_ASSERT(pthread_create(&th, NULL, pop_push, &b) == 0);
+    uint64_t budget = zt_env_u64("ZIPC_REVIEW_RACE_MS", 300) * 1000000u;
+    uint64_t t0 = now_ns(), tries = 0;
+    bool hole = false;
+    while (!hole && now_ns() - t0 < budget) {
+        bouncer_pause(&b);
+        if (load(&raw->top) != 2 || load(&st[2]) != ZIPC_SLOT_READY ||
+            load(&st[3]) != ZIPC_SLOT_EMPTY) {
+            hole = true;
+            break;
+        }
+        set_row(&rows[1], dead, ZIPC_OWN_POP, ZIPC_OWN_CLAIMED, 2);
+        __atomic_store_n(&b.pause, 0, __ATOMIC_SEQ_CST);
+        zipc_stack_report rep;
+        ZT_OK(zipc_stack_recover(s, &rep));
+        tries++;
+    }
+    bouncer_pause(&b);
+    __atomic_store_n(&b.stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(th, NULL);
+    if (hole)
+        fprintf(stderr, "    after %llu recovers: top %d, slots 2/3 states %u/%u\n",
+                (unsigned long long)tries, (int32_t)load(&raw->top), load(&st[2]),
+                load(&st[3]));
+    ZT_ASSERT(!hole);
+    zipc_stack_close(b.s);
+    zipc_segment_close(seg2);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
