@@ -61,6 +61,9 @@
 #define ZIPC_OWN_CLAIMED 2u   /* claiming CAS done; payload not complete */
 #define ZIPC_OWN_COPIED 3u    /* push: payload fully written; pop: payload fully read */
 #define ZIPC_OWN_ABANDONED 4u /* the live owner gave up on this claim and will never touch it */
+/* Written only by a stack recoverer on the row it holds (src/stack.c). */
+#define ZIPC_OWN_REPAIRING 5u /* a repair's CAS is about to run or has run */
+#define ZIPC_OWN_RELEASING 6u /* push: slot held WRITING by the recoverer, top moved below it */
 
 #define ZIPC_OWN_STATE(op, phase) (((op) << 8) | (phase))
 

@@ -431,29 +431,46 @@ int zipc_stack_check(zipc_stack *s, zipc_stack_report *rep)
     return 0;
 }
 
-/* Taking over the row of a recoverer that died at work: its repair may have
- * taken effect, and live operations may have reused index I since; its
- * states are then theirs, not the dead claim's (indices and slot states come
- * back, unlike the Queue's counters). So nothing is touched while a live row
- * claims I in any operation (pending: a later call retries). A recoverer
- * marks the row IDLE right after its repair takes effect (repaired()), so
- * this matters only for one killed between the two stores. */
-static bool retaken_and_busy(const zipc_stack *s, const zipc_owner_row_shm *row,
-                             const zipc__own_claim *c)
+/* What a stack recoverer writes on the row it holds (ours while it carries
+ * our mark). Slot states and indices come back, unlike the Queue's counters,
+ * so a recoverer taking over the row of one that died at work must know
+ * whether that one's repair took effect: repeating it over live operations
+ * that reused the index since would put top back over a live pop, publish a
+ * live pusher's slot or free one a live popper reads
+ * (tests/test_recover_takeover_review.c).
+ *  - REPAIRING, just before a repair's CAS: after a death there, the CAS may
+ *    or may not have happened, and the taker-over touches nothing.
+ *  - RELEASING (push): we hold slot i WRITING and have moved top below it;
+ *    the taker-over frees the slot (nobody else changes a WRITING slot).
+ *  - IDLE right after a repair took effect: nothing is left.
+ * A CAS that fails puts back the phase the row had (an ABANDONED row of a
+ * live owner must stay ABANDONED, not become that owner's live claim). */
+static uint32_t begin_repair(zipc_owner_row_shm *row, uint32_t op)
 {
-    if (!(c->pid & ZIPC_OWNER_RECOVERING))
-        return false;
-    return zipc__own_live_claim(&s->owners, row, ZIPC_OWN_PUSH, c->counter) ||
-           zipc__own_live_claim(&s->owners, row, ZIPC_OWN_POP, c->counter) ||
-           zipc__own_live_claim(&s->owners, row, ZIPC_OWN_PEEK, c->counter);
+    uint32_t was = zipc__load_relaxed_u32(&row->state) & 0xffu; /* ours while we hold it */
+    zipc__own_phase(row, op, ZIPC_OWN_REPAIRING);
+    ZIPC_CRASH_POINT(332); /* recoverer: repair announced, its CAS not done */
+    return was;
 }
 
-/* A repair took effect: the row, ours while we recover it, says so at once,
- * so that a recoverer taking it over after we die repeats nothing. */
 static void repaired(zipc_owner_row_shm *row, uint32_t *counter)
 {
     zipc__own_idle(row);
     (*counter)++;
+}
+
+/* The CAS after begin_repair: on success the row says so at once. */
+static bool repair_u32(zipc_owner_row_shm *row, uint32_t op, zipc_atomic_u32 *w, uint32_t from,
+                       uint32_t to, uint32_t *counter)
+{
+    uint32_t was = begin_repair(row, op);
+    /* R3/R4 (release): as the publishing/releasing store of a live owner. */
+    if (zipc__cas_release_u32(w, &from, to)) {
+        repaired(row, counter);
+        return true;
+    }
+    zipc__own_phase(row, op, was);
+    return false;
 }
 
 /* A dead pusher's claim on index i. True when nothing is left to repair. */
@@ -462,16 +479,13 @@ static bool recover_push(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own
 {
     uint32_t i = c->counter;
     zipc_atomic_u32 *st = &s->state[i];
-    if (retaken_and_busy(s, row, c))
-        return false;
     int32_t top = zipc__load_acquire_i32(&s->shm->top); /* O2: pairs with O1 */
     uint32_t v = zipc__load_acquire_u32(st); /* as A3/A4: pairs with R3/R4 */
     if (v == ZIPC_SLOT_READY || v == ZIPC_SLOT_READING)
         return true; /* published (its element is in the stack) */
     if (v == ZIPC_SLOT_WRITING && c->phase == ZIPC_OWN_COPIED) {
-        /* R3: its bytes were complete (COPIED was a release, read with acquire). */
-        if (zipc__cas_release_u32(st, &v, ZIPC_SLOT_READY))
-            repaired(row, &rep->republished);
+        /* Its bytes were complete (COPIED was a release, read with acquire). */
+        repair_u32(row, ZIPC_OWN_PUSH, st, v, ZIPC_SLOT_READY, &rep->republished);
         return true;
     }
     /* A live pusher that owns i too (two pushers can own one index after a
@@ -482,30 +496,25 @@ static bool recover_push(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own
     if ((int32_t)i > top) {
         /* top never covered it (or the move was undone): free the slot it
          * claimed. A WRITING slot here is not its own if it was PENDING. */
-        if (c->phase != ZIPC_OWN_PENDING && v == ZIPC_SLOT_WRITING &&
-            zipc__cas_release_u32(st, &v, ZIPC_SLOT_EMPTY)) /* R4 */
-            repaired(row, &rep->skipped);
+        if (c->phase != ZIPC_OWN_PENDING && v == ZIPC_SLOT_WRITING)
+            repair_u32(row, ZIPC_OWN_PUSH, st, v, ZIPC_SLOT_EMPTY, &rep->skipped);
         return true;
     }
     if ((int32_t)i != top)
         return false; /* elements above it: pending until they are popped */
     /* Hold the slot ourselves (as a pusher would), then take i off the top. */
-    uint32_t held = v;
-    if (!zipc__cas_acquire_u32(st, &v, ZIPC_SLOT_WRITING)) /* A5 */
+    uint32_t held = v, was = begin_repair(row, ZIPC_OWN_PUSH);
+    if (!zipc__cas_acquire_u32(st, &v, ZIPC_SLOT_WRITING)) { /* A5 */
+        zipc__own_phase(row, ZIPC_OWN_PUSH, was);
         return false;
-    /* The WRITING slot is now ours: the row says CLAIMED, so that a recoverer
-     * taking over after we die frees it even when the dead claim was PENDING.
-     * The phase it had is kept to put back: c->phase is not it for an
-     * ABANDONED row (read as CLAIMED), and a live owner's row must go back
-     * ABANDONED, or it would read as that owner's live claim for good. */
-    uint32_t was = zipc__load_relaxed_u32(&row->state) & 0xffu; /* ours while we hold it */
-    zipc__own_phase(row, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
+    }
     int32_t t = top;
     if (!zipc__cas_release_i32(&s->shm->top, &t, top - 1)) { /* O1, as a popper's */
         zipc__store_release_u32(st, held); /* R3/R4: the slot as it was */
         zipc__own_phase(row, ZIPC_OWN_PUSH, was);
         return false;
     }
+    zipc__own_phase(row, ZIPC_OWN_PUSH, ZIPC_OWN_RELEASING);
     ZIPC_CRASH_POINT(331); /* recoverer: top moved below the slot, slot held */
     /* R4: the slot is free for the next pusher. */
     zipc__store_release_u32(st, ZIPC_SLOT_EMPTY);
@@ -521,8 +530,6 @@ static bool recover_pop(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own_
 {
     uint32_t i = c->counter;
     zipc_atomic_u32 *st = &s->state[i];
-    if (retaken_and_busy(s, row, c))
-        return false;
     int32_t top = zipc__load_acquire_i32(&s->shm->top); /* O2: pairs with O1 */
     bool peek = c->op == ZIPC_OWN_PEEK;
     if (c->phase == ZIPC_OWN_PENDING &&
@@ -538,21 +545,23 @@ static bool recover_pop(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own_
         /* A peek held an element still in the stack: READY again, nothing
          * lost. A pop had taken it: the element is lost, the slot is freed. */
         uint32_t to = peek ? ZIPC_SLOT_READY : ZIPC_SLOT_EMPTY;
-        if (c->phase != ZIPC_OWN_PENDING && zipc__cas_release_u32(st, &v, to)) /* R3 / R4 */
-            repaired(row, peek ? &rep->restored : &rep->released);
+        if (c->phase != ZIPC_OWN_PENDING)
+            repair_u32(row, c->op, st, v, to, peek ? &rep->restored : &rep->released);
         return true;
     }
     if (v == ZIPC_SLOT_READY && !peek && (int32_t)i > top) {
         /* It moved top below i but never read the element: put it back on
          * top if nothing was popped since, otherwise drop it. */
         int32_t t = (int32_t)i - 1;
+        uint32_t was = begin_repair(row, ZIPC_OWN_POP);
         if (t == top && zipc__cas_release_i32(&s->shm->top, &t, (int32_t)i)) { /* O1 */
             repaired(row, &rep->restored);
             if (s->ws)
                 zipc__waitset_notify(&s->ws[WS_NOT_EMPTY], INT32_MAX);
-        } else if (zipc__cas_release_u32(st, &v, ZIPC_SLOT_EMPTY)) { /* R4 */
-            repaired(row, &rep->released);
+            return true;
         }
+        zipc__own_phase(row, ZIPC_OWN_POP, was);
+        repair_u32(row, ZIPC_OWN_POP, st, v, ZIPC_SLOT_EMPTY, &rep->released);
         return true;
     }
     if (s->ws)
@@ -578,7 +587,14 @@ int zipc_stack_recover(zipc_stack *s, zipc_stack_report *report)
         bool done = true;
         if (c.phase == ZIPC_OWN_ABANDONED)
             c.phase = ZIPC_OWN_CLAIMED;
-        if (c.phase != ZIPC_OWN_IDLE && c.counter < s->capacity) {
+        if (c.phase == ZIPC_OWN_REPAIRING) {
+            /* A recoverer died at its repair's CAS: whether it happened
+             * cannot be told (see begin_repair), so nothing is touched. */
+        } else if (c.phase == ZIPC_OWN_RELEASING) {
+            if (c.counter < s->capacity)
+                repair_u32(row, ZIPC_OWN_PUSH, &s->state[c.counter], ZIPC_SLOT_WRITING,
+                           ZIPC_SLOT_EMPTY, &rep->skipped);
+        } else if (c.phase != ZIPC_OWN_IDLE && c.counter < s->capacity) {
             if (c.op == ZIPC_OWN_PUSH)
                 done = recover_push(s, row, &c, rep);
             else if (c.op == ZIPC_OWN_POP || c.op == ZIPC_OWN_PEEK)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "owner_rows.h"
 #include "payload.h"
 #include "queue_shm.h"
 #include "testhooks.h"
@@ -1180,6 +1181,48 @@ ZTEST(queue_seq_ahead_of_counters_that_never_move_is_ebadmsg_not_a_hang, ZT_FAST
     zipc_queue_shm *raw = raw_queue(seg, "q");
     raw_seq(raw)[0] = 5; /* head = tail = 0: neither push nor pop may use slot 0 */
     zt_wait_ok(zt_fork(corrupt_seq_ops, q));
+    zipc_queue_close(q);
+    zipc_segment_close(seg);
+}
+
+/* ---- hostile pid values in owner rows ------------------------------------------- */
+
+/* Marks whose pid part is 0, 1 (init: alive, and kill(1, 0) answers EPERM),
+ * beyond any pid (0xFFFFFFFF, the old "recovering" value), and a live
+ * process's mark, each on a row with a claim that does not match the queue
+ * (an odd counter). Open, check, recover, push and pop: no crash, no hang,
+ * and the live marks (pid 1, the runner) are never taken. */
+ZTEST(queue_owner_rows_with_hostile_recovering_marks_never_crash_hang_or_lose_live_marks,
+      ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_queue *q, *o;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 8, &q));
+    zipc_owner_row_shm *rows = raw_rows(seg, "q_own");
+    const uint32_t live1 = ZIPC_OWNER_RECOVERING | 1u;
+    const uint32_t live2 = ZIPC_OWNER_RECOVERING | (uint32_t)getppid();
+    set_row(&rows[1], ZIPC_OWNER_RECOVERING, ZIPC_OWN_POP, ZIPC_OWN_CLAIMED, 12345);
+    set_row(&rows[2], live1, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED, 0);
+    set_row(&rows[3], 0xFFFFFFFFu, ZIPC_OWN_PUSH, ZIPC_OWN_PENDING, 77);
+    set_row(&rows[4], live2, ZIPC_OWN_POP, ZIPC_OWN_CLAIMED, 0);
+    set_row(&rows[5], ZIPC_OWNER_RECOVERING | 0x7FFFFFFFu, ZIPC_OWN_IDLE, ZIPC_OWN_IDLE, 0);
+    ZT_OK(zipc_queue_open(seg, "q", 8, &o));
+    zipc_queue_report rep;
+    ZT_OK(zipc_queue_check(o, &rep));
+    for (int round = 0; round < 3; round++)
+        ZT_OK(zipc_queue_recover(o, &rep));
+    ZT_EQ_U64(__atomic_load_n((uint32_t *)&rows[2].pid, __ATOMIC_ACQUIRE), live1);
+    ZT_EQ_U64(__atomic_load_n((uint32_t *)&rows[4].pid, __ATOMIC_ACQUIRE), live2);
+    ZT_EQ(__atomic_load_n((uint32_t *)&rows[1].pid, __ATOMIC_ACQUIRE), 0);
+    ZT_EQ(__atomic_load_n((uint32_t *)&rows[3].pid, __ATOMIC_ACQUIRE), 0);
+    for (uint64_t i = 0; i < 20; i++) {
+        uint64_t x;
+        ZT_OK(zipc_queue_try_push(o, &i));
+        ZT_OK(zipc_queue_try_pop(q, &x));
+        ZT_EQ_U64(x, i);
+    }
+    zipc_queue_close(o);
     zipc_queue_close(q);
     zipc_segment_close(seg);
 }
