@@ -518,6 +518,7 @@ static bool recover_push(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own
     ZIPC_CRASH_POINT(331); /* recoverer: top moved below the slot, slot held */
     /* R4: the slot is free for the next pusher. */
     zipc__store_release_u32(st, ZIPC_SLOT_EMPTY);
+    ZIPC_CRASH_POINT(333); /* recoverer: held slot freed, row not yet idle */
     repaired(row, &rep->skipped);
     if (s->ws)
         zipc__waitset_notify(&s->ws[WS_NOT_FULL], INT32_MAX);

@@ -1191,3 +1191,166 @@ ZTEST(stack_recover_taking_over_a_dead_recoverers_row_ignores_a_live_pop_startin
     zipc_stack_close(s);
     zipc_segment_close(seg);
 }
+
+/* ---- third review: RELEASING after the release, REPAIRING before a hold ---------- */
+
+/* Bug: recover_push() in src/stack.c writes RELEASING once it holds slot I
+ * and has moved top below it, then frees the slot (store EMPTY) and only
+ * then writes IDLE. A recoverer Q killed between that store and its idle
+ * store (crash point 333) leaves a RELEASING row over a slot that is no
+ * longer its own: slot 3 is EMPTY above top, so live pushers reuse index 3.
+ * The next recover takes the row over and frees slot 3 (WRITING -> EMPTY)
+ * from under whoever holds it now.
+ * History: pusher D moved top 2 -> 3 and was killed (301); Q held slot 3,
+ * moved top 3 -> 2, freed the slot and was killed (333). Then a live pusher
+ * L (by hand: the runner's pid) pushes: top 2 -> 3, slot 3 WRITING, bytes
+ * half written. The recover must leave L's slot alone. */
+static zipc_stack *released_then_killed(zipc_segment **seg)
+{
+    zipc_stack *s = stack_012(seg);
+    struct victim v = {zipc_segment_name(*seg), 301};
+    ZT_EQ(zt_wait(zt_fork(victim_op, &v)), 128 + SIGKILL);
+    struct victim rv = {v.seg, 333};
+    ZT_EQ(zt_wait(zt_fork(recoverer_op, &rv)), 128 + SIGKILL);
+    zipc_stack_shm *raw = raw_stack(*seg, "s");
+    ZT_EQ((int32_t)load(&raw->top), 2);
+    ZT_EQ(load(&raw_state(raw)[3]), ZIPC_SLOT_EMPTY);
+    return s;
+}
+
+ZTEST(stack_recover_taking_over_a_recoverer_killed_after_its_release_does_not_free_a_live_pushers_slot,
+      ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_stack *s = released_then_killed(&seg);
+    zipc_stack_shm *raw = raw_stack(seg, "s");
+    uint32_t *st = raw_state(raw);
+    zipc_owner_row_shm *rows = raw_rows(seg, "s_own");
+    ZT_EQ(load(&rows[2].pid), 0);
+    set_row(&rows[2], (uint32_t)getppid(), ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED, 3);
+    store(&raw->top, 3);
+    store(&st[3], ZIPC_SLOT_WRITING);
+    *raw_slot(raw, 3) = -1; /* not L's element yet */
+    zipc_stack_report rep;
+    ZT_OK(zipc_stack_recover(s, &rep));
+    ZT_EQ(load(&st[3]), ZIPC_SLOT_WRITING); /* still L's */
+    ZT_EQ(rep.skipped, 0);
+    /* L finishes: its element, COPIED, READY, idle. Left: 3, 2, 1, 0. */
+    *raw_slot(raw, 3) = 3;
+    store(&rows[2].state, ZIPC_OWN_STATE(ZIPC_OWN_PUSH, ZIPC_OWN_COPIED));
+    store(&st[3], ZIPC_SLOT_READY);
+    store(&rows[2].state, ZIPC_OWN_IDLE);
+    int32_t x;
+    for (int32_t want = 3; want >= 0; want--) {
+        ZT_OK(zipc_stack_try_pop(s, &x));
+        ZT_EQ(x, want);
+    }
+    ZT_ERR(zipc_stack_try_pop(s, &x), -EAGAIN);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+/* The same with real crashes only: after Q (killed at 333), a pusher D2
+ * pushed 3 at index 3 and was killed with its element complete (303:
+ * COPIED, slot WRITING). Recovery must publish D2's element (as it does
+ * without Q's row); the RELEASING takeover freed D2's slot instead (when it
+ * came first in the table), and D2's row was then taken off the top: a
+ * complete element lost. */
+ZTEST(stack_recover_taking_over_a_recoverer_killed_after_its_release_keeps_a_later_pushers_complete_element,
+      ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_stack *s = released_then_killed(&seg);
+    struct victim v = {zipc_segment_name(seg), 303};
+    ZT_EQ(zt_wait(zt_fork(victim_op, &v)), 128 + SIGKILL);
+    zipc_stack_report rep;
+    ZT_OK(zipc_stack_recover(s, &rep));
+    ZT_EQ(rep.pending, 0);
+    ZT_EQ(rep.republished, 1);
+    ZT_OK(zipc_stack_check(s, &rep));
+    ZT_EQ(rep.inflight, 0);
+    ZT_EQ(rep.dead_owners, 0);
+    int32_t x;
+    for (int32_t want = 3; want >= 0; want--) {
+        ZT_OK(zipc_stack_try_pop(s, &x));
+        ZT_EQ(x, want);
+    }
+    ZT_ERR(zipc_stack_try_pop(s, &x), -EAGAIN);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+/* Regression of 8a576a0: the hold path of recover_push() (a dead pusher's
+ * index I at the top: hold slot I, move top below it, free it) announces
+ * REPAIRING before it even holds the slot. A recoverer killed there (crash
+ * point 332) has changed nothing, yet the next recover touches nothing and
+ * frees the row: top stays over slot 3, EMPTY (the victim moved top and was
+ * killed, 301), for good. Every pop answers -EBUSY, and the elements below
+ * (2, 1, 0) can never be popped again: not "that one slot busy and the rest
+ * working" (docs/queue.md "Limits"). Before 8a576a0 the row was untouched
+ * until the slot was held, and the next recover simply redid the repair. */
+ZTEST(stack_recoverer_killed_before_holding_a_dead_pushers_top_slot_leaves_the_elements_below_reachable,
+      ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_stack *s = stack_012(&seg);
+    struct victim v = {zipc_segment_name(seg), 301};
+    ZT_EQ(zt_wait(zt_fork(victim_op, &v)), 128 + SIGKILL); /* top 3 over EMPTY slot 3 */
+    struct victim rv = {v.seg, 332};
+    ZT_EQ(zt_wait(zt_fork(recoverer_op, &rv)), 128 + SIGKILL);
+    zipc_stack_report rep;
+    ZT_OK(zipc_stack_recover(s, &rep));
+    ZT_EQ(rep.pending, 0);
+    ZT_OK(zipc_stack_check(s, &rep));
+    ZT_EQ(rep.dead_owners, 0);
+    ZT_ASSERT(rep.inflight <= 1); /* at most slot 3, above top */
+    int32_t x;
+    for (int32_t want = 2; want >= 0; want--) {
+        ZT_OK(zipc_stack_try_pop(s, &x));
+        ZT_EQ(x, want);
+    }
+    ZT_ERR(zipc_stack_try_pop(s, &x), -EAGAIN);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+/* Not fixed (needs a design decision): the same crash point 332 on the
+ * other repairs of a slot at or under top leaves it held under top for
+ * good, and with it every element below. A pusher killed with its element
+ * complete (303: slot 3 WRITING, top 3) whose republish is announced and
+ * killed; a peek killed holding the top slot (320: slot 2 READING, top 2)
+ * whose restore is announced and killed. The next recover touches nothing
+ * (it cannot tell whether the CAS ran: if it did, live operations may hold
+ * that index now), frees the row, and every pop then answers -EBUSY. */
+static void strand_at_332(int point, int32_t below)
+{
+    zipc_segment *seg;
+    zipc_stack *s = stack_012(&seg);
+    struct victim v = {zipc_segment_name(seg), point};
+    ZT_EQ(zt_wait(zt_fork(victim_op, &v)), 128 + SIGKILL);
+    struct victim rv = {v.seg, 332};
+    ZT_EQ(zt_wait(zt_fork(recoverer_op, &rv)), 128 + SIGKILL);
+    zipc_stack_report rep;
+    ZT_OK(zipc_stack_recover(s, &rep));
+    int32_t x;
+    for (int32_t want = below; want >= 0; want--) {
+        int r = zipc_stack_try_pop(s, &x);
+        if (r != 0)
+            fprintf(stderr, "    point %d + 332: pop of %d answers %d (top %d)\n", point, want, r,
+                    (int32_t)load(&raw_stack(seg, "s")->top));
+        ZT_OK(r);
+        if (x == want + 1) /* the republished / restored element itself */
+            want++;
+        else
+            ZT_EQ(x, want);
+    }
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
+ZTEST(stack_recoverer_killed_announcing_a_repair_under_top_leaves_the_elements_below_reachable,
+      ZT_FAST)
+{
+    strand_at_332(303, 2);
+    strand_at_332(320, 1);
+}
