@@ -441,7 +441,8 @@ int zipc_stack_check(zipc_stack *s, zipc_stack_report *rep)
  *  - REPAIRING, just before a repair's CAS: after a death there, the CAS may
  *    or may not have happened, and the taker-over touches nothing.
  *  - RELEASING (push): we hold slot i WRITING and have moved top below it;
- *    the taker-over frees the slot (nobody else changes a WRITING slot).
+ *    the taker-over frees the slot (nobody else changes a WRITING slot; we
+ *    write REPAIRING again before our own freeing store).
  *  - IDLE right after a repair took effect: nothing is left.
  * A CAS that fails puts back the phase the row had (an ABANDONED row of a
  * live owner must stay ABANDONED, not become that owner's live claim). */
@@ -502,12 +503,18 @@ static bool recover_push(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own
     }
     if ((int32_t)i != top)
         return false; /* elements above it: pending until they are popped */
-    /* Hold the slot ourselves (as a pusher would), then take i off the top. */
-    uint32_t held = v, was = begin_repair(row, ZIPC_OWN_PUSH);
-    if (!zipc__cas_acquire_u32(st, &v, ZIPC_SLOT_WRITING)) { /* A5 */
-        zipc__own_phase(row, ZIPC_OWN_PUSH, was);
+    /* Hold the slot ourselves (as a pusher would), then take i off the top.
+     * No REPAIRING before the hold: while we hold slot i WRITING nobody
+     * else can use index i (pops need READY, pushes EMPTY), so a taker-over
+     * after our death may redo all of it. The row says CLAIMED while we
+     * hold the slot, so that a taker-over frees it even when the dead claim
+     * was PENDING; the phase the row had (ABANDONED for a live owner's row)
+     * is put back if the top CAS fails. */
+    uint32_t held = v;
+    if (!zipc__cas_acquire_u32(st, &v, ZIPC_SLOT_WRITING)) /* A5 */
         return false;
-    }
+    uint32_t was = zipc__load_relaxed_u32(&row->state) & 0xffu; /* ours while we hold it */
+    zipc__own_phase(row, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
     int32_t t = top;
     if (!zipc__cas_release_i32(&s->shm->top, &t, top - 1)) { /* O1, as a popper's */
         zipc__store_release_u32(st, held); /* R3/R4: the slot as it was */
@@ -516,6 +523,10 @@ static bool recover_push(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own
     }
     zipc__own_phase(row, ZIPC_OWN_PUSH, ZIPC_OWN_RELEASING);
     ZIPC_CRASH_POINT(331); /* recoverer: top moved below the slot, slot held */
+    /* Freeing the slot is the repair that lets live pushers reuse index i:
+     * announced like any other, or a taker-over of a RELEASING row killed
+     * after this store would free a later pusher's slot. */
+    begin_repair(row, ZIPC_OWN_PUSH);
     /* R4: the slot is free for the next pusher. */
     zipc__store_release_u32(st, ZIPC_SLOT_EMPTY);
     ZIPC_CRASH_POINT(333); /* recoverer: held slot freed, row not yet idle */
