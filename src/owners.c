@@ -465,6 +465,23 @@ bool zipc__own_live_claim(const zipc__owners *o, const zipc_owner_row_shm *skip,
     return false;
 }
 
+bool zipc__own_any_claim(const zipc__owners *o, const zipc_owner_row_shm *skip, uint32_t counter)
+{
+    for (uint32_t i = 0; o->rows && i < o->nrows; i++) {
+        zipc_owner_row_shm *r = &o->rows[i];
+        /* O4: pairs with O3 and the owners' intent releases. */
+        if (r == skip || zipc__load_acquire_u32(&r->pid) == 0)
+            continue;
+        uint32_t st = zipc__load_acquire_u32(&r->state); /* O5 */
+        if (st == ZIPC_OWN_IDLE)
+            continue;
+        uint32_t first = zipc__load_relaxed_u32(&r->counter);
+        if ((uint32_t)(counter - first) < zipc__load_relaxed_u32(&r->count))
+            return true;
+    }
+    return false;
+}
+
 uint32_t zipc__own_count_dead(const zipc__owners *o)
 {
     uint32_t n = 0;

@@ -64,6 +64,8 @@
 /* Written only by a stack recoverer on the row it holds (src/stack.c). */
 #define ZIPC_OWN_REPAIRING 5u /* a repair's CAS is about to run or has run */
 #define ZIPC_OWN_RELEASING 6u /* push: slot held WRITING by the recoverer, top moved below it */
+#define ZIPC_OWN_PUBLISHING 7u /* a slot held by the dead claim (push: WRITING, peek:
+                                * READING) is being made READY */
 
 #define ZIPC_OWN_STATE(op, phase) (((op) << 8) | (phase))
 
@@ -225,6 +227,9 @@ void zipc__own_put(const zipc__owners *o, zipc_owner_row_shm *r, const zipc__own
  * be the real holder of a slot that a dead row only intended to claim. */
 bool zipc__own_live_claim(const zipc__owners *o, const zipc_owner_row_shm *skip, uint32_t op,
                           uint32_t counter);
+/* True if some row other than SKIP, live or not, has a claim of any
+ * operation that covers COUNTER. */
+bool zipc__own_any_claim(const zipc__owners *o, const zipc_owner_row_shm *skip, uint32_t counter);
 /* Rows of dead processes that still hold a claim (for check()). */
 uint32_t zipc__own_count_dead(const zipc__owners *o);
 

@@ -443,13 +443,15 @@ int zipc_stack_check(zipc_stack *s, zipc_stack_report *rep)
  *  - RELEASING (push): we hold slot i WRITING and have moved top below it;
  *    the taker-over frees the slot (nobody else changes a WRITING slot; we
  *    write REPAIRING again before our own freeing store).
+ *  - PUBLISHING, just before making READY a slot the dead claim holds (a
+ *    pusher's complete element, a peek's element): see finish_publish.
  *  - IDLE right after a repair took effect: nothing is left.
  * A CAS that fails puts back the phase the row had (an ABANDONED row of a
  * live owner must stay ABANDONED, not become that owner's live claim). */
-static uint32_t begin_repair(zipc_owner_row_shm *row, uint32_t op)
+static uint32_t begin_repair(zipc_owner_row_shm *row, uint32_t op, uint32_t phase)
 {
     uint32_t was = zipc__load_relaxed_u32(&row->state) & 0xffu; /* ours while we hold it */
-    zipc__own_phase(row, op, ZIPC_OWN_REPAIRING);
+    zipc__own_phase(row, op, phase);
     ZIPC_CRASH_POINT(332); /* recoverer: repair announced, its CAS not done */
     return was;
 }
@@ -460,11 +462,12 @@ static void repaired(zipc_owner_row_shm *row, uint32_t *counter)
     (*counter)++;
 }
 
-/* The CAS after begin_repair: on success the row says so at once. */
-static bool repair_u32(zipc_owner_row_shm *row, uint32_t op, zipc_atomic_u32 *w, uint32_t from,
-                       uint32_t to, uint32_t *counter)
+/* The CAS after begin_repair (PHASE: REPAIRING or PUBLISHING): on success
+ * the row says so at once. */
+static bool repair_u32(zipc_owner_row_shm *row, uint32_t op, uint32_t phase, zipc_atomic_u32 *w,
+                       uint32_t from, uint32_t to, uint32_t *counter)
 {
-    uint32_t was = begin_repair(row, op);
+    uint32_t was = begin_repair(row, op, phase);
     /* R3/R4 (release): as the publishing/releasing store of a live owner. */
     if (zipc__cas_release_u32(w, &from, to)) {
         repaired(row, counter);
@@ -472,6 +475,35 @@ static bool repair_u32(zipc_owner_row_shm *row, uint32_t op, zipc_atomic_u32 *w,
     }
     zipc__own_phase(row, op, was);
     return false;
+}
+
+/* Taking over a PUBLISHING row: the dead recoverer was making READY a slot
+ * that the dead claim held (push: WRITING, a complete element; peek:
+ * READING). A held slot changes only through its holder, and a tracked
+ * holder's row claims the index from before its hold until after its
+ * release. So while no other row claims the index, a slot still held is the
+ * dead claim's own hold (the dead recoverer's CAS did not run, or nobody has
+ * held the index since): publishing it is the repair either way. A slot not
+ * held is done. Another row on the index: pending, a later call retries.
+ * (Peers that record no claims, other implementations, are the exception,
+ * as everywhere in recovery: docs/queue.md "Limits".) */
+static bool finish_publish(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own_claim *c,
+                           zipc_stack_report *rep)
+{
+    if (c->counter >= s->capacity || (c->op != ZIPC_OWN_PUSH && c->op != ZIPC_OWN_PEEK))
+        return true;
+    if (zipc__own_any_claim(&s->owners, row, c->counter))
+        return false;
+    bool push = c->op == ZIPC_OWN_PUSH;
+    uint32_t held = push ? ZIPC_SLOT_WRITING : ZIPC_SLOT_READING;
+    /* R3 (release): as the holder's publishing store (for a push, its bytes
+     * were complete: COPIED was read with acquire by the first recoverer). */
+    if (zipc__cas_release_u32(&s->state[c->counter], &held, ZIPC_SLOT_READY)) {
+        repaired(row, push ? &rep->republished : &rep->restored);
+        if (s->ws)
+            zipc__waitset_notify(&s->ws[WS_NOT_EMPTY], INT32_MAX);
+    }
+    return true;
 }
 
 /* A dead pusher's claim on index i. True when nothing is left to repair. */
@@ -486,7 +518,8 @@ static bool recover_push(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own
         return true; /* published (its element is in the stack) */
     if (v == ZIPC_SLOT_WRITING && c->phase == ZIPC_OWN_COPIED) {
         /* Its bytes were complete (COPIED was a release, read with acquire). */
-        repair_u32(row, ZIPC_OWN_PUSH, st, v, ZIPC_SLOT_READY, &rep->republished);
+        repair_u32(row, ZIPC_OWN_PUSH, ZIPC_OWN_PUBLISHING, st, v, ZIPC_SLOT_READY,
+                   &rep->republished);
         return true;
     }
     /* A live pusher that owns i too (two pushers can own one index after a
@@ -498,7 +531,8 @@ static bool recover_push(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own
         /* top never covered it (or the move was undone): free the slot it
          * claimed. A WRITING slot here is not its own if it was PENDING. */
         if (c->phase != ZIPC_OWN_PENDING && v == ZIPC_SLOT_WRITING)
-            repair_u32(row, ZIPC_OWN_PUSH, st, v, ZIPC_SLOT_EMPTY, &rep->skipped);
+            repair_u32(row, ZIPC_OWN_PUSH, ZIPC_OWN_REPAIRING, st, v, ZIPC_SLOT_EMPTY,
+                       &rep->skipped);
         return true;
     }
     if ((int32_t)i != top)
@@ -526,7 +560,7 @@ static bool recover_push(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own
     /* Freeing the slot is the repair that lets live pushers reuse index i:
      * announced like any other, or a taker-over of a RELEASING row killed
      * after this store would free a later pusher's slot. */
-    begin_repair(row, ZIPC_OWN_PUSH);
+    begin_repair(row, ZIPC_OWN_PUSH, ZIPC_OWN_REPAIRING);
     /* R4: the slot is free for the next pusher. */
     zipc__store_release_u32(st, ZIPC_SLOT_EMPTY);
     ZIPC_CRASH_POINT(333); /* recoverer: held slot freed, row not yet idle */
@@ -558,14 +592,15 @@ static bool recover_pop(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own_
          * lost. A pop had taken it: the element is lost, the slot is freed. */
         uint32_t to = peek ? ZIPC_SLOT_READY : ZIPC_SLOT_EMPTY;
         if (c->phase != ZIPC_OWN_PENDING)
-            repair_u32(row, c->op, st, v, to, peek ? &rep->restored : &rep->released);
+            repair_u32(row, c->op, peek ? ZIPC_OWN_PUBLISHING : ZIPC_OWN_REPAIRING, st, v, to,
+                       peek ? &rep->restored : &rep->released);
         return true;
     }
     if (v == ZIPC_SLOT_READY && !peek && (int32_t)i > top) {
         /* It moved top below i but never read the element: put it back on
          * top if nothing was popped since, otherwise drop it. */
         int32_t t = (int32_t)i - 1;
-        uint32_t was = begin_repair(row, ZIPC_OWN_POP);
+        uint32_t was = begin_repair(row, ZIPC_OWN_POP, ZIPC_OWN_REPAIRING);
         if (t == top && zipc__cas_release_i32(&s->shm->top, &t, (int32_t)i)) { /* O1 */
             repaired(row, &rep->restored);
             if (s->ws)
@@ -573,7 +608,8 @@ static bool recover_pop(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own_
             return true;
         }
         zipc__own_phase(row, ZIPC_OWN_POP, was);
-        repair_u32(row, ZIPC_OWN_POP, st, v, ZIPC_SLOT_EMPTY, &rep->released);
+        repair_u32(row, ZIPC_OWN_POP, ZIPC_OWN_REPAIRING, st, v, ZIPC_SLOT_EMPTY,
+                   &rep->released);
         return true;
     }
     if (s->ws)
@@ -604,8 +640,10 @@ int zipc_stack_recover(zipc_stack *s, zipc_stack_report *report)
              * cannot be told (see begin_repair), so nothing is touched. */
         } else if (c.phase == ZIPC_OWN_RELEASING) {
             if (c.counter < s->capacity)
-                repair_u32(row, ZIPC_OWN_PUSH, &s->state[c.counter], ZIPC_SLOT_WRITING,
-                           ZIPC_SLOT_EMPTY, &rep->skipped);
+                repair_u32(row, ZIPC_OWN_PUSH, ZIPC_OWN_REPAIRING, &s->state[c.counter],
+                           ZIPC_SLOT_WRITING, ZIPC_SLOT_EMPTY, &rep->skipped);
+        } else if (c.phase == ZIPC_OWN_PUBLISHING) {
+            done = finish_publish(s, row, &c, rep);
         } else if (c.phase != ZIPC_OWN_IDLE && c.counter < s->capacity) {
             if (c.op == ZIPC_OWN_PUSH)
                 done = recover_push(s, row, &c, rep);

@@ -943,6 +943,31 @@ ZTEST(stack_recover_taking_over_a_dead_recoverers_row_does_not_free_a_slot_a_liv
     takeover_end(&t, 1);
 }
 
+/* The dead recoverer was publishing (PUBLISHING) a dead pusher's complete
+ * element at 3, its CAS ran, the element was popped, and a live pusher L now
+ * holds index 3 WRITING. The taker-over sees another row on the index and
+ * publishes nothing (pending); once L is done, nothing is left to do. */
+ZTEST(stack_recover_taking_over_a_publishing_row_leaves_a_live_pushers_slot_alone, ZT_FAST)
+{
+    struct takeover t = takeover_scene(ZIPC_OWN_PUSH, 3);
+    set_row(&t.rows[1], ZIPC_OWNER_RECOVERING | dead_pid(), ZIPC_OWN_PUSH, ZIPC_OWN_PUBLISHING, 3);
+    store(&t.raw->top, 3);
+    store(&t.st[3], ZIPC_SLOT_WRITING);
+    *raw_slot(t.raw, 3) = -1; /* not L's element yet */
+    zipc_stack_report rep;
+    ZT_OK(zipc_stack_recover(t.s, &rep));
+    ZT_EQ(rep.republished, 0);
+    ZT_EQ(rep.pending, 1);
+    ZT_EQ(load(&t.st[3]), ZIPC_SLOT_WRITING); /* still L's */
+    *raw_slot(t.raw, 3) = 3;
+    store(&t.st[3], ZIPC_SLOT_READY);
+    store(&t.rows[2].state, ZIPC_OWN_IDLE);
+    ZT_OK(zipc_stack_recover(t.s, &rep));
+    ZT_EQ(rep.pending, 0);
+    ZT_EQ(rep.republished, 0);
+    takeover_end(&t, 3);
+}
+
 /* A pusher killed between its move of top and its CLAIMED store (row
  * PENDING, top over an EMPTY slot); a recoverer that held the slot, moved
  * top back below it and was killed (crash point 331) before freeing it. The
@@ -1344,8 +1369,15 @@ static void strand_at_332(int point, int32_t below)
         else
             ZT_EQ(x, want);
     }
+    ZT_ERR(zipc_stack_try_pop(s, &x), -EAGAIN);
+    ZT_OK(zipc_stack_check(s, &rep));
+    ZT_EQ(rep.dead_owners, 0);
+    ZT_EQ(rep.inflight, 0);
+    char name[128];
+    snprintf(name, sizeof name, "%s", zipc_segment_name(seg));
     zipc_stack_close(s);
     zipc_segment_close(seg);
+    ZT_OK(zipc_segment_unlink(name)); /* the next call makes the same name */
 }
 
 ZTEST(stack_recoverer_killed_announcing_a_repair_under_top_leaves_the_elements_below_reachable,
