@@ -188,16 +188,23 @@ static int push_one(zipc_stack *s, const void *elem, uint32_t yields)
 {
     int32_t t = zipc__load_relaxed_i32(&s->shm->top);
     uint32_t n = 0, i;
+    int r = 0;
     for (;;) {
-        if (t < -1 || t >= (int32_t)s->capacity)
-            return -EBADMSG;
-        if (t == (int32_t)s->capacity - 1)
-            return -EAGAIN;
+        if (t < -1 || t >= (int32_t)s->capacity) {
+            r = -EBADMSG;
+            break;
+        }
+        if (t == (int32_t)s->capacity - 1) {
+            r = -EAGAIN;
+            break;
+        }
         i = (uint32_t)(t + 1);
         /* A3: pairs with R4 in pop_one(): the last reader of slot i is done. */
         if (zipc__load_acquire_u32(&s->state[i]) != ZIPC_SLOT_EMPTY) {
-            if (!backoff(&n, yields))
-                return -EBUSY; /* a popper holds slot i: nothing changed */
+            if (!backoff(&n, yields)) {
+                r = -EBUSY; /* a popper holds slot i: nothing changed */
+                break;
+            }
             t = zipc__load_relaxed_i32(&s->shm->top);
             continue;
         }
@@ -208,9 +215,15 @@ static int push_one(zipc_stack *s, const void *elem, uint32_t yields)
         if (zipc__cas_release_i32(&s->shm->top, &t, t + 1))
             break;
     }
+    if (r) {
+        /* A lost CAS on top left our intent on an index we never claimed:
+         * the row must not go on claiming it (recover counts it). */
+        zipc__own_idle(s->row);
+        return r;
+    }
     zipc__own_phase(s->row, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(301); /* top moved, slot still EMPTY */
-    int r = claim_slot(s, i, ZIPC_SLOT_EMPTY, ZIPC_SLOT_WRITING, t + 1, t);
+    r = claim_slot(s, i, ZIPC_SLOT_EMPTY, ZIPC_SLOT_WRITING, t + 1, t);
     if (r)
         return r;
     ZIPC_CRASH_POINT(302); /* slot WRITING, nothing written */
@@ -230,15 +243,22 @@ static int pop_one(zipc_stack *s, void *elem, uint32_t yields)
 {
     int32_t t = zipc__load_relaxed_i32(&s->shm->top);
     uint32_t n = 0;
+    int r = 0;
     for (;;) {
-        if (t < -1 || t >= (int32_t)s->capacity)
-            return -EBADMSG;
-        if (t == -1)
-            return -EAGAIN;
+        if (t < -1 || t >= (int32_t)s->capacity) {
+            r = -EBADMSG;
+            break;
+        }
+        if (t == -1) {
+            r = -EAGAIN;
+            break;
+        }
         /* A4: pairs with R3 in push_one(): the top element is complete. */
         if (zipc__load_acquire_u32(&s->state[t]) != ZIPC_SLOT_READY) {
-            if (!backoff(&n, yields))
-                return -EBUSY; /* a pusher holds slot t: nothing changed */
+            if (!backoff(&n, yields)) {
+                r = -EBUSY; /* a pusher holds slot t: nothing changed */
+                break;
+            }
             t = zipc__load_relaxed_i32(&s->shm->top);
             continue;
         }
@@ -247,10 +267,14 @@ static int pop_one(zipc_stack *s, void *elem, uint32_t yields)
         if (zipc__cas_release_i32(&s->shm->top, &t, t - 1)) /* O1, as in push_one */
             break;
     }
+    if (r) {
+        zipc__own_idle(s->row); /* as in push_one */
+        return r;
+    }
     uint32_t i = (uint32_t)t;
     zipc__own_phase(s->row, ZIPC_OWN_POP, ZIPC_OWN_CLAIMED);
     ZIPC_CRASH_POINT(311); /* top moved, slot still READY */
-    int r = claim_slot(s, i, ZIPC_SLOT_READY, ZIPC_SLOT_READING, t - 1, t);
+    r = claim_slot(s, i, ZIPC_SLOT_READY, ZIPC_SLOT_READING, t - 1, t);
     if (r)
         return r;
     ZIPC_CRASH_POINT(312); /* slot READING, nothing read */
