@@ -245,6 +245,7 @@ static inline bool is_empty(const zipc_queue *q, int32_t d)
 QUEUE_HOT int claim_push(zipc_queue *q, uint32_t want, uint32_t es, uint32_t *first)
 {
     uint32_t t = q->push_hint;
+    bool intent = false; /* written by a try whose CAS was lost */
     for (;;) {
         uint32_t m = 0;
         int32_t d = 0;
@@ -267,14 +268,20 @@ QUEUE_HOT int claim_push(zipc_queue *q, uint32_t want, uint32_t es, uint32_t *fi
                 t = real;
                 continue;
             }
-            if (d > 0)
+            if (d > 0) {
+                if (intent)
+                    zipc__own_idle(row_of(q));
                 return -EBADMSG;
+            }
         }
         if (m == 0) {
             q->push_hint = t;
+            if (intent)
+                zipc__own_idle(row_of(q)); /* a lost CAS: claiming nothing now */
             return 0; /* the slot still holds an element of the previous round */
         }
         zipc__own_intent(row_of(q), ZIPC_OWN_PUSH, t, m);
+        intent = true;
         ZIPC_CRASH_POINT(200); /* intent recorded, nothing claimed */
         /* Ask for the slot's line in exclusive state now, so that its miss
          * overlaps the CAS's miss on the header line instead of following it. */
@@ -296,6 +303,7 @@ QUEUE_HOT int claim_push(zipc_queue *q, uint32_t want, uint32_t es, uint32_t *fi
 QUEUE_HOT int claim_pop(zipc_queue *q, uint32_t want, uint32_t es, uint32_t *first)
 {
     uint32_t h = q->pop_hint;
+    bool intent = false; /* as in claim_push */
     for (;;) {
         uint32_t m = 0;
         int32_t d = 0;
@@ -314,14 +322,20 @@ QUEUE_HOT int claim_pop(zipc_queue *q, uint32_t want, uint32_t es, uint32_t *fir
                 h = real;
                 continue;
             }
-            if (d > 0)
+            if (d > 0) {
+                if (intent)
+                    zipc__own_idle(row_of(q));
                 return -EBADMSG;
+            }
         }
         if (m == 0) {
             q->pop_hint = h;
+            if (intent)
+                zipc__own_idle(row_of(q)); /* as in claim_push */
             return 0; /* empty, or the next element is not published yet */
         }
         zipc__own_intent(row_of(q), ZIPC_OWN_POP, h, m);
+        intent = true;
         ZIPC_CRASH_POINT(210); /* intent recorded, nothing taken */
         /* Fetch the slot's bytes while the CAS waits for the header line. */
         zipc__prefetch_for_read(slot_data(q, h, es));

@@ -561,6 +561,8 @@ static bool recover_push(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own
     }
     if ((int32_t)i != top)
         return false; /* elements above it: pending until they are popped */
+    if (c->phase == ZIPC_OWN_PENDING && v == ZIPC_SLOT_WRITING)
+        return false; /* not its slot (it never reached one): another claim's, pending */
     /* Hold the slot ourselves (as a pusher would), then take i off the top.
      * No REPAIRING before the hold: while we hold slot i WRITING nobody
      * else can use index i (pops need READY, pushes EMPTY), so a taker-over

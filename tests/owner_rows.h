@@ -4,8 +4,10 @@
 #ifndef ZT_OWNER_ROWS_H
 #define ZT_OWNER_ROWS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "owners.h"
@@ -36,6 +38,21 @@ static inline void set_row(zipc_owner_row_shm *r, uint32_t pid, uint32_t op, uin
     __atomic_store_n((uint32_t *)&r->count, 1u, __ATOMIC_RELAXED);
     __atomic_store_n((uint32_t *)&r->state, ZIPC_OWN_STATE(op, phase), __ATOMIC_RELAXED);
     __atomic_store_n((uint32_t *)&r->pid, pid, __ATOMIC_RELEASE);
+}
+
+/* The row a handle opened just now took: ours and not in BEFORE (which is
+ * then brought up to date). */
+static inline zipc_owner_row_shm *new_row(zipc_owner_row_shm *rows, bool before[ZIPC_OWNERS_ROWS])
+{
+    zipc_owner_row_shm *r = NULL;
+    for (uint32_t i = 0; i < ZIPC_OWNERS_ROWS; i++) {
+        uint32_t pid = __atomic_load_n((uint32_t *)&rows[i].pid, __ATOMIC_ACQUIRE);
+        if (pid != 0 && !before[i] && pid == (uint32_t)getpid())
+            r = &rows[i];
+        before[i] = pid != 0;
+    }
+    ZT_ASSERT(r != NULL);
+    return r;
 }
 
 #endif /* ZT_OWNER_ROWS_H */

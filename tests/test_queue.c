@@ -1226,3 +1226,74 @@ ZTEST(queue_owner_rows_with_hostile_recovering_marks_never_crash_hang_or_lose_li
     zipc_queue_close(q);
     zipc_segment_close(seg);
 }
+
+/* ---- a call that lost its CAS and gives up leaves its row idle --------------------- */
+
+struct row_racer {
+    zipc_queue *q;
+    zipc_owner_row_shm *row;
+    int64_t deadline;
+    uint32_t *stop;
+    uint32_t bad_state, calls;
+};
+
+/* Pushes and pops through its own handle, two of them at once on a queue
+ * that is nearly full and nearly empty; after every -EAGAIN its owner row
+ * must be idle. A CAS lost to the other racer, then a queue found full
+ * (empty) on the retry, used to leave the intent of the lost try in the row:
+ * recover then took it for a live claim on that counter. */
+static void *row_race(void *p)
+{
+    struct row_racer *r = p;
+    uint64_t x = 1;
+    while (!__atomic_load_n(r->stop, __ATOMIC_ACQUIRE)) {
+        for (int op = 0; op < 2; op++) {
+            int ret = op ? zipc_queue_try_pop(r->q, &x) : zipc_queue_try_push(r->q, &x);
+            uint32_t st = __atomic_load_n((uint32_t *)&r->row->state, __ATOMIC_ACQUIRE);
+            if (ret == -EAGAIN && st != ZIPC_OWN_IDLE && !r->bad_state) {
+                r->bad_state = st;
+                __atomic_store_n(r->stop, 1, __ATOMIC_RELEASE);
+            }
+        }
+        if ((++r->calls & 1023) == 0 && zt_now_ns() > r->deadline)
+            __atomic_store_n(r->stop, 1, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+ZTEST(queue_a_call_that_lost_its_cas_and_found_the_queue_full_or_empty_leaves_its_row_idle_thread,
+      ZT_FAST)
+{
+    zipc_segment *seg, *sa, *sb;
+    zipc_queue *q;
+    ZT_OK(zipc_segment_create(zt_name(NULL), 1 << 16, 0, &seg));
+    ZT_OK(zipc_queue_create(seg, "q", 8, 2, &q));
+    uint64_t one = 7;
+    ZT_OK(zipc_queue_try_push(q, &one)); /* one free slot: pushes race for it */
+    zipc_owner_row_shm *rows = raw_rows(seg, "q_own");
+    bool before[ZIPC_OWNERS_ROWS] = {0};
+    (void)new_row(rows, before);
+    uint32_t stop = 0;
+    int64_t deadline = zt_now_ns() + (int64_t)zt_env_u64("ZIPC_REVIEW_RACE_MS", 300) * 1000000;
+    struct row_racer a = {.deadline = deadline, .stop = &stop}, b = a;
+    a.q = open_q(zipc_segment_name(seg), 8, &sa);
+    a.row = new_row(rows, before);
+    b.q = open_q(zipc_segment_name(seg), 8, &sb);
+    b.row = new_row(rows, before);
+    pthread_t ta, tb;
+    ZT_ASSERT(pthread_create(&ta, NULL, row_race, &a) == 0);
+    ZT_ASSERT(pthread_create(&tb, NULL, row_race, &b) == 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    uint32_t bad = a.bad_state ? a.bad_state : b.bad_state;
+    if (bad)
+        fprintf(stderr, "    after %u + %u rounds: a call that answered -EAGAIN left its row at %#x\n",
+                a.calls, b.calls, bad);
+    ZT_EQ(bad, 0);
+    zipc_queue_close(a.q);
+    zipc_queue_close(b.q);
+    zipc_queue_close(q);
+    zipc_segment_close(sa);
+    zipc_segment_close(sb);
+    zipc_segment_close(seg);
+}

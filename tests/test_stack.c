@@ -968,6 +968,39 @@ ZTEST(stack_recover_taking_over_a_publishing_row_leaves_a_live_pushers_slot_alon
     takeover_end(&t, 3);
 }
 
+/* Two dead pushers on index 3 (top 3): D1 wrote its element completely
+ * (COPIED, slot WRITING), D2 had only written its intent (PENDING). D2's row
+ * comes first. Its recovery must not take D1's slot for its own (hold, move
+ * top down, free it: D1's element lost); it waits, D1's recovery publishes
+ * the element, and D2's next one finds nothing to do. */
+ZTEST(stack_recover_of_a_pending_pusher_does_not_discard_another_dead_pushers_element, ZT_FAST)
+{
+    zipc_segment *seg;
+    zipc_stack *s = stack_012(&seg);
+    zipc_stack_shm *raw = raw_stack(seg, "s");
+    zipc_owner_row_shm *rows = raw_rows(seg, "s_own");
+    set_row(&rows[1], dead_pid(), ZIPC_OWN_PUSH, ZIPC_OWN_PENDING, 3);  /* D2 */
+    set_row(&rows[2], dead_pid(), ZIPC_OWN_PUSH, ZIPC_OWN_COPIED, 3);   /* D1 */
+    *raw_slot(raw, 3) = 3;
+    store(&raw_state(raw)[3], ZIPC_SLOT_WRITING);
+    store(&raw->top, 3);
+    zipc_stack_report rep;
+    ZT_OK(zipc_stack_recover(s, &rep));
+    ZT_EQ(rep.republished, 1);
+    ZT_EQ(rep.pending, 1);
+    ZT_OK(zipc_stack_recover(s, &rep));
+    ZT_EQ(rep.pending, 0);
+    int32_t x;
+    for (int32_t want = 3; want >= 0; want--) {
+        ZT_OK(zipc_stack_try_pop(s, &x));
+        ZT_EQ(x, want);
+    }
+    ZT_OK(zipc_stack_check(s, &rep));
+    ZT_EQ(rep.dead_owners, 0);
+    zipc_stack_close(s);
+    zipc_segment_close(seg);
+}
+
 /* A pusher killed between its move of top and its CLAIMED store (row
  * PENDING, top over an EMPTY slot); a recoverer that held the slot, moved
  * top back below it and was killed (crash point 331) before freeing it. The
