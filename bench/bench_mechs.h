@@ -509,17 +509,28 @@ static const char *q_name(int ch) { return ch ? "q1" : "q0"; }
 /* FLAGS: ZIPC_QUEUE_NO_AUX measures the queue without its auxiliary entries
  * (no owner rows for crash attribution, no waitsets: as a queue made by
  * another implementation), i.e. the cost of those two features. */
-static int q_setup_flags(bench_run *r, uint32_t flags)
+/* One queue of CAP 8-byte slots per channel, made by CREATE (the library's
+ * zipc_queue_create_ex, or another build's in bench/ab). */
+typedef int (*q_create_fn)(zipc_segment *, const char *, size_t, uint32_t, uint32_t,
+                           zipc_queue **);
+typedef void (*q_close_fn)(zipc_queue *);
+
+static int q_setup_with(bench_run *r, uint32_t cap, uint32_t flags, q_create_fn create,
+                        q_close_fn close)
 {
-    int rc = seg_create(r, 2 * (16 + 12 * BENCH_CAPACITY + 4096));
+    int rc = seg_create(r, 2 * (16 + 12 * (uint64_t)cap + 4096));
     for (int ch = 0; !rc && ch < r->nchan; ch++) {
         zipc_queue *q;
-        rc = zipc_queue_create_ex(r->seg, q_name(ch), sizeof(uint64_t), BENCH_CAPACITY, flags,
-                                  &q);
+        rc = create(r->seg, q_name(ch), sizeof(uint64_t), cap, flags, &q);
         if (!rc)
-            zipc_queue_close(q);
+            close(q);
     }
     return rc;
+}
+
+static int q_setup_flags(bench_run *r, uint32_t flags)
+{
+    return q_setup_with(r, BENCH_CAPACITY, flags, zipc_queue_create_ex, zipc_queue_close);
 }
 
 static int q_attach_flags(bench_run *r, uint32_t flags)
@@ -546,16 +557,11 @@ static int qs_setup(bench_run *r)
  * 64 bytes, started on a line boundary (ZIPC_QUEUE_LINE_ALIGNED). */
 static int qline_setup_flags(bench_run *r, uint32_t flags)
 {
-    int rc = seg_create(r, 4096);
+    int rc = q_setup_with(r, 4, flags | ZIPC_QUEUE_LINE_ALIGNED, zipc_queue_create_ex,
+                          zipc_queue_close);
     for (int ch = 0; !rc && ch < r->nchan; ch++) {
-        zipc_queue *q;
         zipc_entry_info e;
-        rc = zipc_queue_create_ex(r->seg, q_name(ch), sizeof(uint64_t), 4,
-                                  flags | ZIPC_QUEUE_LINE_ALIGNED, &q);
-        if (!rc)
-            zipc_queue_close(q);
-        if (!rc)
-            rc = zipc_segment_find(r->seg, q_name(ch), &e);
+        rc = zipc_segment_find(r->seg, q_name(ch), &e);
         if (!rc && e.offset % BENCH_CACHELINE)
             bench_die("one-line queue at offset %llu", (unsigned long long)e.offset);
     }

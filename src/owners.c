@@ -248,34 +248,36 @@ void zipc__tracked_open(zipc_segment *seg, const char *name, uint32_t nsets, boo
     *owners = zipc__owners_open(seg, name, add);
 }
 
-/* A zombie (killed, not yet reaped by its parent) never runs again: it counts
- * as dead. Its state is the field after the last ')' of /proc/PID/stat. */
-static bool is_zombie(uint32_t pid)
+/* /proc/PID/FILE into BUF (NUL-terminated); false if it cannot be read. */
+static bool read_proc(uint32_t pid, const char *file, char *buf, size_t size)
 {
-    char path[48], buf[4096]; /* /proc/PID/status of a zombie: well under 4 KiB */
-    snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+    char path[48];
+    snprintf(path, sizeof(path), "/proc/%u/%s", pid, file);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    ssize_t n = read(fd, buf, size - 1);
     close(fd);
     if (n <= 0)
         return false;
     buf[n] = 0;
+    return true;
+}
+
+/* A zombie (killed, not yet reaped by its parent) never runs again: it counts
+ * as dead. Its state is the field after the last ')' of /proc/PID/stat. */
+static bool is_zombie(uint32_t pid)
+{
+    char buf[4096]; /* /proc/PID/status of a zombie: well under 4 KiB */
+    if (!read_proc(pid, "stat", buf, sizeof(buf)))
+        return false;
     const char *rp = strrchr(buf, ')');
     if (!rp || rp[1] != ' ' || rp[2] != 'Z')
         return false;
     /* A leader that left with pthread_exit() is a zombie too while its other
      * threads run: the process is dead only when no thread is left but it. */
-    snprintf(path, sizeof(path), "/proc/%u/status", pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!read_proc(pid, "status", buf, sizeof(buf)))
         return true; /* reaped meanwhile */
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return true;
-    buf[n] = 0;
     const char *th = strstr(buf, "\nThreads:");
     return !th || strtoul(th + 9, NULL, 10) <= 1;
 }
@@ -441,6 +443,13 @@ void zipc__own_put(const zipc__owners *o, zipc_owner_row_shm *r, const zipc__own
     reg_del(row_key(o, r));
 }
 
+/* Does row R's claim [counter, counter + count) cover COUNTER (wrapping)? */
+static bool row_covers(const zipc_owner_row_shm *r, uint32_t counter)
+{
+    uint32_t first = zipc__load_relaxed_u32(&r->counter);
+    return (uint32_t)(counter - first) < zipc__load_relaxed_u32(&r->count);
+}
+
 bool zipc__own_live_claim(const zipc__owners *o, const zipc_owner_row_shm *skip, uint32_t op,
                           uint32_t counter)
 {
@@ -457,9 +466,7 @@ bool zipc__own_live_claim(const zipc__owners *o, const zipc_owner_row_shm *skip,
         uint32_t phase = st & 0xffu;
         if (phase == ZIPC_OWN_IDLE || phase == ZIPC_OWN_ABANDONED || (st >> 8) != op)
             continue;
-        uint32_t first = zipc__load_relaxed_u32(&r->counter);
-        uint32_t n = zipc__load_relaxed_u32(&r->count);
-        if ((uint32_t)(counter - first) < n && row_alive(o, r, p))
+        if (row_covers(r, counter) && row_alive(o, r, p))
             return true;
     }
     return false;
@@ -475,8 +482,7 @@ bool zipc__own_any_claim(const zipc__owners *o, const zipc_owner_row_shm *skip, 
         uint32_t st = zipc__load_acquire_u32(&r->state); /* O5 */
         if (st == ZIPC_OWN_IDLE)
             continue;
-        uint32_t first = zipc__load_relaxed_u32(&r->counter);
-        if ((uint32_t)(counter - first) < zipc__load_relaxed_u32(&r->count))
+        if (row_covers(r, counter))
             return true;
     }
     return false;

@@ -257,28 +257,26 @@ QUEUE_HOT int claim_push(zipc_queue *q, uint32_t want, uint32_t es, uint32_t *fi
             if (d != 0)
                 break;
         }
-        if (m == 0 && !is_full(q, d)) {
-            /* Another producer moved on (d > 0), or the hint is stale: go on
-             * from the real tail. In an intact queue A1 seeing seq ahead of t
-             * also sees tail past t, so seq ahead of an unmoved tail is a
-             * corrupt segment (-EBADMSG); any other odd value with an unmoved
-             * tail is reported full. Never spin. */
-            uint32_t real = zipc__load_relaxed_u32(&q->shm->tail);
-            if (real != t) {
-                t = real;
-                continue;
-            }
-            if (d > 0) {
-                if (intent)
-                    zipc__own_idle(row_of(q));
-                return -EBADMSG;
-            }
-        }
         if (m == 0) {
+            int r = 0; /* full: the slot still holds an element of the previous round */
+            if (!is_full(q, d)) {
+                /* Another producer moved on (d > 0), or the hint is stale: go
+                 * on from the real tail. In an intact queue A1 seeing seq
+                 * ahead of t also sees tail past t, so seq ahead of an unmoved
+                 * tail is a corrupt segment (-EBADMSG); any other odd value
+                 * with an unmoved tail is reported full. Never spin. */
+                uint32_t real = zipc__load_relaxed_u32(&q->shm->tail);
+                if (real != t) {
+                    t = real;
+                    continue;
+                }
+                if (d > 0)
+                    r = -EBADMSG;
+            }
             q->push_hint = t;
             if (intent)
                 zipc__own_idle(row_of(q)); /* a lost CAS: claiming nothing now */
-            return 0; /* the slot still holds an element of the previous round */
+            return r;
         }
         zipc__own_intent(row_of(q), ZIPC_OWN_PUSH, t, m);
         intent = true;
@@ -315,24 +313,22 @@ QUEUE_HOT int claim_pop(zipc_queue *q, uint32_t want, uint32_t es, uint32_t *fir
             if (d != 0)
                 break;
         }
-        if (m == 0 && !is_empty(q, d)) {
-            /* As in claim_push. */
-            uint32_t real = zipc__load_relaxed_u32(&q->shm->head);
-            if (real != h) {
-                h = real;
-                continue;
-            }
-            if (d > 0) {
-                if (intent)
-                    zipc__own_idle(row_of(q));
-                return -EBADMSG;
-            }
-        }
         if (m == 0) {
+            int r = 0; /* empty, or the next element is not published yet */
+            if (!is_empty(q, d)) {
+                /* As in claim_push. */
+                uint32_t real = zipc__load_relaxed_u32(&q->shm->head);
+                if (real != h) {
+                    h = real;
+                    continue;
+                }
+                if (d > 0)
+                    r = -EBADMSG;
+            }
             q->pop_hint = h;
             if (intent)
                 zipc__own_idle(row_of(q)); /* as in claim_push */
-            return 0; /* empty, or the next element is not published yet */
+            return r;
         }
         zipc__own_intent(row_of(q), ZIPC_OWN_POP, h, m);
         intent = true;
@@ -505,6 +501,19 @@ QUEUE_HOT int sp_push(zipc_queue *q, const uint8_t *elems, uint32_t n, uint32_t 
     return want_wake_after_store(q, WS_NOT_EMPTY) ? wake_then(&q->ws[WS_NOT_EMPTY], m) : (int)m;
 }
 
+/* The single consumer stores head H, forward only: zipc_queue_recover may
+ * have moved head past H (a dead producer's unfilled slot, right where we
+ * stopped) after our seq load, and our last stored value may be older than
+ * what it moved (a takeover's walk).
+ * H1 (release): pairs with the recoverer's head CAS (its "consumers have
+ * reached this slot") and with H2 in take_role. */
+static void store_head_forward(zipc_queue *q, uint32_t h)
+{
+    uint32_t cur = zipc__load_relaxed_u32(&q->shm->head);
+    while ((int32_t)(h - cur) > 0 && !zipc__cas_release_u32(&q->shm->head, &cur, h))
+        ;
+}
+
 /* The consumer role. At the real head h, seq == h + 1 is an element (A2);
  * seq == h + cap or h + cap + 1 is a slot that zipc_queue_recover skipped for
  * a dead multi-handle producer (it moved head past it first): go on from the
@@ -524,14 +533,7 @@ static __attribute__((noinline)) int sc_stalled(zipc_queue *q, uint32_t h, uint3
     if (!is_empty(q, d))
         return -EBADMSG;
     if (q->sc_pub != h) {
-        /* Forward only, as in drop_roles: a recoverer may have moved head past
-         * h (a dead producer's unfilled slot) after our seq load, and our
-         * sc_pub may be older than what it moved (a takeover's walk).
-         * H1 (release): pairs with the recoverer's head CAS (its "consumers
-         * have reached this slot") and with H2 in take_role. */
-        uint32_t cur = zipc__load_relaxed_u32(&q->shm->head);
-        while ((int32_t)(h - cur) > 0 && !zipc__cas_release_u32(&q->shm->head, &cur, h))
-            ;
+        store_head_forward(q, h);
         q->sc_pub = h;
     }
     return -EAGAIN;
@@ -646,12 +648,7 @@ static void drop_roles(zipc_queue *q)
         q->sp = false;
     }
     if (q->sc) {
-        /* Forward only: zipc_queue_recover may have moved head past a slot a
-         * dead producer never filled, right where we stopped. */
-        uint32_t h = zipc__load_relaxed_u32(&q->shm->head);
-        while ((int32_t)(q->sc_head - h) > 0 &&
-               !zipc__cas_release_u32(&q->shm->head, &h, q->sc_head)) /* H1 */
-            ;
+        store_head_forward(q, q->sc_head);
         zipc__own_role_drop(&q->owners, q->row, ZIPC_OWN_ROLE_CONSUMER);
         q->sc = false;
     }

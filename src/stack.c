@@ -460,8 +460,8 @@ int zipc_stack_check(zipc_stack *s, zipc_stack_report *rep)
  * so a recoverer taking over the row of one that died at work must know
  * whether that one's repair took effect: repeating it over live operations
  * that reused the index since would put top back over a live pop, publish a
- * live pusher's slot or free one a live popper reads
- * (tests/test_recover_takeover_review.c).
+ * live pusher's slot or free one a live popper reads (tests/test_stack.c,
+ * "taking over a dead recoverer's row").
  *  - REPAIRING, just before a repair's CAS: after a death there, the CAS may
  *    or may not have happened, and the taker-over touches nothing.
  *  - RELEASING (push): we hold slot i WRITING and have moved top below it;
@@ -472,10 +472,16 @@ int zipc_stack_check(zipc_stack *s, zipc_stack_report *rep)
  *  - IDLE right after a repair took effect: nothing is left.
  * A CAS that fails puts back the phase the row had (an ABANDONED row of a
  * live owner must stay ABANDONED, not become that owner's live claim). */
-static uint32_t begin_repair(zipc_owner_row_shm *row, uint32_t op, uint32_t phase)
+static uint32_t swap_phase(zipc_owner_row_shm *row, uint32_t op, uint32_t phase)
 {
     uint32_t was = zipc__load_relaxed_u32(&row->state) & 0xffu; /* ours while we hold it */
     zipc__own_phase(row, op, phase);
+    return was;
+}
+
+static uint32_t begin_repair(zipc_owner_row_shm *row, uint32_t op, uint32_t phase)
+{
+    uint32_t was = swap_phase(row, op, phase);
     ZIPC_CRASH_POINT(332); /* recoverer: repair announced, its CAS not done */
     return was;
 }
@@ -573,8 +579,7 @@ static bool recover_push(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own
     uint32_t held = v;
     if (!zipc__cas_acquire_u32(st, &v, ZIPC_SLOT_WRITING)) /* A5 */
         return false;
-    uint32_t was = zipc__load_relaxed_u32(&row->state) & 0xffu; /* ours while we hold it */
-    zipc__own_phase(row, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
+    uint32_t was = swap_phase(row, ZIPC_OWN_PUSH, ZIPC_OWN_CLAIMED);
     int32_t t = top;
     if (!zipc__cas_release_i32(&s->shm->top, &t, top - 1)) { /* O1, as a popper's */
         zipc__store_release_u32(st, held); /* R3/R4: the slot as it was */
@@ -631,11 +636,11 @@ static bool recover_pop(zipc_stack *s, zipc_owner_row_shm *row, const zipc__own_
             repaired(row, &rep->restored);
             if (s->ws)
                 zipc__waitset_notify(&s->ws[WS_NOT_EMPTY], INT32_MAX);
-            return true;
+        } else if (zipc__cas_release_u32(st, &v, ZIPC_SLOT_EMPTY)) { /* R4 */
+            repaired(row, &rep->released);
+        } else {
+            zipc__own_phase(row, ZIPC_OWN_POP, was);
         }
-        zipc__own_phase(row, ZIPC_OWN_POP, was);
-        repair_u32(row, ZIPC_OWN_POP, ZIPC_OWN_REPAIRING, st, v, ZIPC_SLOT_EMPTY,
-                   &rep->released);
         return true;
     }
     if (s->ws)

@@ -23,23 +23,15 @@ int zv_queue_try_pop(zipc_queue *, void *);
 static uint32_t qflags(void) { return (uint32_t)bench_env_u64("QFLAGS", 0); }
 static uint32_t qcap(void) { return (uint32_t)bench_env_u64("QCAP", BENCH_CAPACITY); }
 
-typedef int (*create_fn)(zipc_segment *, const char *, size_t, uint32_t, uint32_t, zipc_queue **);
-typedef void (*close_fn)(zipc_queue *);
-
-static int setup_with(bench_run *r, create_fn create, close_fn close)
+static int a_setup(bench_run *r)
 {
-    int rc = seg_create(r, 2 * (16 + 12 * (uint64_t)qcap() + 4096));
-    for (int ch = 0; !rc && ch < r->nchan; ch++) {
-        zipc_queue *q;
-        rc = create(r->seg, q_name(ch), 8, qcap(), qflags(), &q);
-        if (!rc)
-            close(q);
-    }
-    return rc;
+    return q_setup_with(r, qcap(), qflags(), zipc_queue_create_ex, zipc_queue_close);
 }
 
-static int a_setup(bench_run *r) { return setup_with(r, zipc_queue_create_ex, zipc_queue_close); }
-static int v_setup(bench_run *r) { return setup_with(r, zv_queue_create_ex, zv_queue_close); }
+static int v_setup(bench_run *r)
+{
+    return q_setup_with(r, qcap(), qflags(), zv_queue_create_ex, zv_queue_close);
+}
 
 static int v_attach(bench_run *r)
 {
